@@ -1,0 +1,169 @@
+//! The per-file pipeline: decode, prefilter, parse, run transforms, apply
+//! edits to a fixpoint, verify, re-encode.
+//!
+//! [`process`] is pure: bytes in, findings and new bytes out. It never
+//! prints and never touches the file system, so the CLI, the fuzz target and
+//! the tests all drive exactly the same code.
+
+use thiserror::Error;
+
+use crate::edits::{self, Fix};
+use crate::parse::{self, ParseError};
+use crate::source::{Source, SourceError, line_col};
+use crate::transforms::{Ctx, Finding, FindingKind, Transform};
+use crate::verify::{self, VerifyError};
+
+/// How many rounds of fixes a file may need (fixes dropped for overlapping an
+/// earlier one get another chance in the next round).
+const MAX_ROUNDS: usize = 4;
+
+#[derive(Debug, Error)]
+pub enum FileError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    #[error("the rewritten text holds characters the file's encoding ({0:?}) cannot represent")]
+    Encode(crate::source::Encoding),
+    #[error("fixes did not converge after {MAX_ROUNDS} rounds")]
+    NoFixpoint,
+}
+
+/// A finding with its position in the original file.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub finding: Finding,
+    /// 1-based line and column (in chars) of the start and end.
+    pub start: (usize, usize),
+    pub end: (usize, usize),
+    /// For a site: the start and end of each of its edits.
+    pub edit_positions: Vec<((usize, usize), (usize, usize))>,
+}
+
+/// What processing one file produced.
+#[derive(Debug, Default)]
+pub struct Processed {
+    /// Sites and skipped candidates of the first round, in file order.
+    pub findings: Vec<Located>,
+    /// The new file bytes, if anything changed.
+    pub output: Option<Vec<u8>>,
+    /// Whether the prefilter ruled the file out without parsing it.
+    pub prefiltered: bool,
+}
+
+/// Options for [`process`].
+#[derive(Clone, Copy)]
+pub struct Options {
+    /// Skip transforms whose trigger literals the file lacks (default on).
+    pub prefilter: bool,
+}
+
+/// Whether a transform's trigger literals could all be present.
+pub fn triggers_match(t: &dyn Transform, text: &[u8]) -> bool {
+    let spec = t.spec();
+    spec.triggers_all.iter().all(|lit| memchr::memmem::find(text, lit.as_bytes()).is_some())
+        && (spec.triggers_any.is_empty()
+            || spec.triggers_any.iter().any(|lit| memchr::memmem::find(text, lit.as_bytes()).is_some()))
+}
+
+pub fn process(bytes: &[u8], transforms: &[Box<dyn Transform>], opts: Options) -> Result<Processed, FileError> {
+    // The literal scan runs on raw bytes: a file that cannot match is not even decoded.
+    let active: Vec<&dyn Transform> =
+        transforms.iter().map(|t| t.as_ref()).filter(|t| !opts.prefilter || triggers_match(*t, bytes)).collect();
+    if active.is_empty() {
+        // Still reject what tame could never read, so errors do not depend on the prefilter.
+        Source::decode(bytes)?;
+        return Ok(Processed { prefiltered: true, ..Processed::default() });
+    }
+    let source = Source::decode(bytes)?;
+    let eol = source.line_ending.as_str();
+    let mut text = source.text.clone();
+    let mut tree = parse::parse(&text)?;
+    let errors_before = parse::error_ranges(&tree);
+    let mut result = Processed::default();
+    for round in 0..=MAX_ROUNDS {
+        let findings = run_transforms(&active, &text, &tree, &source.indent, eol, &errors_before, round == 0);
+        if round == 0 {
+            result.findings = findings
+                .iter()
+                .map(|f| Located {
+                    start: line_col(&text, f.range.start),
+                    end: line_col(&text, f.range.end),
+                    edit_positions: match &f.kind {
+                        FindingKind::Site(fix) => fix
+                            .edits
+                            .iter()
+                            .map(|e| (line_col(&text, e.range.start), line_col(&text, e.range.end)))
+                            .collect(),
+                        FindingKind::Skipped { .. } => Vec::new(),
+                    },
+                    finding: f.clone(),
+                })
+                .collect();
+        }
+        let fixes: Vec<&Fix> = findings
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FindingKind::Site(fix) => Some(fix),
+                FindingKind::Skipped { .. } => None,
+            })
+            .collect();
+        if fixes.is_empty() {
+            break;
+        }
+        if round == MAX_ROUNDS {
+            return Err(FileError::NoFixpoint);
+        }
+        let header_at = crate::python::header::insertion_point(tree.root_node(), &text);
+        let applied = edits::apply(&text, &fixes, header_at, eol);
+        let new_tree = verify::verify(&applied.text, errors_before.len())?;
+        text = applied.text;
+        tree = new_tree;
+    }
+    if text != source.text {
+        result.output = Some(source.encode(&text).ok_or(FileError::Encode(source.encoding))?);
+    }
+    Ok(result)
+}
+
+/// Runs the transforms on one version of the text. Sites that touch a region
+/// tree-sitter could not parse become skipped candidates: tame never edits
+/// code it does not understand. (After the first round, `errors` no longer
+/// lines up with the text, but verify guarantees no new error regions, and
+/// old ones only moved by whole edits.)
+fn run_transforms(
+    active: &[&dyn Transform],
+    text: &str,
+    tree: &tree_sitter::Tree,
+    indent: &str,
+    eol: &str,
+    errors: &[std::ops::Range<usize>],
+    first_round: bool,
+) -> Vec<Finding> {
+    let ctx = Ctx::new(text, tree, indent, eol);
+    let mut findings = Vec::new();
+    for t in active {
+        t.run(&ctx, &mut findings);
+    }
+    let current_errors = if first_round { errors.to_vec() } else { parse::error_ranges(tree) };
+    for f in &mut findings {
+        let touches = |r: &std::ops::Range<usize>| match &f.kind {
+            FindingKind::Site(fix) => fix.edits.iter().any(|e| {
+                let lo = e.range.start.min(f.range.start);
+                let hi = e.range.end.max(f.range.end);
+                lo < r.end && r.start <= hi
+            }),
+            FindingKind::Skipped { .. } => false,
+        };
+        if current_errors.iter().any(touches) {
+            f.kind = FindingKind::Skipped {
+                class: "syntax-error".into(),
+                evidence: "the site touches a region tree-sitter could not parse".into(),
+            };
+        }
+    }
+    findings.sort_by_key(|f| (f.range.start, f.transform));
+    findings
+}

@@ -1,0 +1,138 @@
+//! tree-sitter setup: one parser per thread, and the scan for error regions.
+//!
+//! tree-sitter-python always produces a tree, marking what it could not parse
+//! with ERROR and MISSING nodes. tame never edits inside such a region, and
+//! `verify` rejects any output with more of them than its input had.
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use thiserror::Error;
+use tree_sitter::{Language, Node, Parser, Tree};
+
+#[derive(Debug, Error)]
+pub enum ParseError {
+    #[error("tree-sitter could not parse the file (timeout or cancellation)")]
+    Failed,
+}
+
+/// The Python grammar.
+pub fn language() -> Language {
+    tree_sitter_python::LANGUAGE.into()
+}
+
+thread_local! {
+    static PARSER: RefCell<Parser> = RefCell::new({
+        let mut p = Parser::new();
+        p.set_language(&language()).expect("tree-sitter-python matches the tree-sitter ABI");
+        p
+    });
+}
+
+/// Parses Python text with this thread's parser.
+pub fn parse(text: &str) -> Result<Tree, ParseError> {
+    PARSER.with(|p| p.borrow_mut().parse(text, None)).ok_or(ParseError::Failed)
+}
+
+/// Byte ranges of ERROR and MISSING nodes, outermost only. Iterative, so a
+/// tree nested 20,000 levels deep cannot overflow the stack.
+pub fn error_ranges(tree: &Tree) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    if !tree.root_node().has_error() {
+        return out;
+    }
+    let mut cursor = tree.walk();
+    'walk: loop {
+        let node = cursor.node();
+        let is_error = node.is_error() || node.is_missing();
+        if is_error {
+            out.push(node.start_byte()..node.end_byte().max(node.start_byte() + 1));
+        }
+        // Only descend where an error is hiding.
+        if !is_error && node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                continue 'walk;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    out
+}
+
+/// Visits `node` and its descendants in document order, without recursion.
+/// `descend` decides whether to enter a node's children (the node itself is
+/// always visited).
+pub fn walk<'t>(node: Node<'t>, mut descend: impl FnMut(Node<'t>) -> bool, mut visit: impl FnMut(Node<'t>)) {
+    let mut cursor = node.walk();
+    let root_id = node.id();
+    'walk: loop {
+        let current = cursor.node();
+        visit(current);
+        if descend(current) && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.node().id() == root_id {
+                break 'walk;
+            }
+            if cursor.goto_next_sibling() {
+                continue 'walk;
+            }
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+}
+
+/// The text of a node.
+pub fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
+    src.get(node.byte_range()).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_error_regions() {
+        let tree = parse("def f(:\n    pass\nx = 1\n").unwrap();
+        assert!(!error_ranges(&tree).is_empty());
+        let tree = parse("x = 1\n").unwrap();
+        assert!(error_ranges(&tree).is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let depth = 20_000;
+        let src = format!("x = {}1{}\n", "(".repeat(depth), ")".repeat(depth));
+        let tree = parse(&src).unwrap();
+        let mut count = 0usize;
+        walk(tree.root_node(), |_| true, |_| count += 1);
+        assert!(count > depth);
+        let _ = error_ranges(&tree);
+    }
+
+    #[test]
+    fn walk_stays_inside_the_node() {
+        let src = "if a:\n    b = 1\nc = 2\n";
+        let tree = parse(src).unwrap();
+        let if_node = tree.root_node().child(0).unwrap();
+        let mut names = Vec::new();
+        walk(
+            if_node,
+            |_| true,
+            |n| {
+                if n.kind() == "identifier" {
+                    names.push(text(n, src).to_owned());
+                }
+            },
+        );
+        assert_eq!(names, ["a", "b"]);
+    }
+}

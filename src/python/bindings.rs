@@ -1,0 +1,313 @@
+//! Name bindings of a scope and import resolution.
+//!
+//! [`Scope::collect`] lists what a module or function binds and how: an
+//! import binds a name to a dotted module path; anything else (assignment,
+//! `def`, parameter, `for` target, `except ... as`) binds it locally.
+//! [`Resolver::resolve`] turns an expression such as `_time.sleep`, `nap` or
+//! `greenthread.sleep` into the canonical dotted path it refers to
+//! (`time.sleep`, `eventlet.greenthread.sleep`), or `None` when a local
+//! binding makes the answer unknowable. Unbound names resolve to
+//! `builtins.<name>`. tame never guesses: an ambiguous name resolves to `None`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use crate::parse::{text, walk};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    /// `import a.b as x` binds `x` to `a.b`; `import a.b` binds `a` to `a`.
+    Import(String),
+    /// Anything that is not an import.
+    Local,
+    /// `global x` inside a function: look `x` up in the module.
+    Global,
+}
+
+/// The names one scope binds.
+#[derive(Debug, Default)]
+pub struct Scope {
+    names: HashMap<String, Vec<Binding>>,
+}
+
+impl Scope {
+    /// Bindings made directly in `node` (a `module` or a `function_definition`),
+    /// not in nested functions, classes, lambdas or comprehensions.
+    pub fn collect(node: Node<'_>, src: &str) -> Scope {
+        let mut scope = Scope::default();
+        let body = if node.kind() == "function_definition" {
+            if let Some(params) = node.child_by_field_name("parameters") {
+                scope.parameters(params, src);
+            }
+            match node.child_by_field_name("body") {
+                Some(b) => b,
+                None => return scope,
+            }
+        } else {
+            node
+        };
+        walk(
+            body,
+            |n| n.id() == body.id() || !(super::is_scope(n.kind()) || is_comprehension(n.kind())),
+            |n| scope.visit(n, src),
+        );
+        scope
+    }
+
+    fn bind(&mut self, name: &str, b: Binding) {
+        self.names.entry(name.to_owned()).or_default().push(b);
+    }
+
+    fn bind_targets(&mut self, target: Node<'_>, src: &str) {
+        walk(
+            target,
+            |n| !matches!(n.kind(), "attribute" | "subscript"),
+            |n| {
+                if n.kind() == "identifier" && !matches!(n.parent().map(|p| p.kind()), Some("attribute" | "subscript"))
+                {
+                    self.bind(text(n, src), Binding::Local);
+                }
+            },
+        );
+    }
+
+    fn parameters(&mut self, params: Node<'_>, src: &str) {
+        let mut cursor = params.walk();
+        for p in params.named_children(&mut cursor) {
+            let name = match p.kind() {
+                "identifier" => Some(p),
+                "default_parameter" | "typed_default_parameter" => p.child_by_field_name("name"),
+                _ => p
+                    .named_child(0)
+                    .filter(|c| c.kind() == "identifier")
+                    .or_else(|| p.named_child(0).and_then(|c| c.named_child(0))),
+            };
+            if let Some(n) = name.filter(|n| n.kind() == "identifier") {
+                self.bind(text(n, src), Binding::Local);
+            }
+        }
+    }
+
+    fn visit(&mut self, n: Node<'_>, src: &str) {
+        match n.kind() {
+            "import_statement" => {
+                let mut c = n.walk();
+                for name in n.children_by_field_name("name", &mut c) {
+                    match name.kind() {
+                        "dotted_name" => {
+                            let full = text(name, src);
+                            let first = full.split('.').next().unwrap_or(full).trim();
+                            self.bind(first, Binding::Import(first.to_owned()));
+                        }
+                        "aliased_import" => {
+                            if let (Some(path), Some(alias)) =
+                                (name.child_by_field_name("name"), name.child_by_field_name("alias"))
+                            {
+                                self.bind(text(alias, src), Binding::Import(dotted(path, src)));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "import_from_statement" => {
+                let module = n.child_by_field_name("module_name").map(|m| dotted(m, src)).unwrap_or_default();
+                let mut c = n.walk();
+                for name in n.children_by_field_name("name", &mut c) {
+                    let (path, alias) = match name.kind() {
+                        "aliased_import" => (name.child_by_field_name("name"), name.child_by_field_name("alias")),
+                        _ => (Some(name), Some(name)),
+                    };
+                    if let (Some(path), Some(alias)) = (path, alias) {
+                        self.bind(text(alias, src), Binding::Import(format!("{module}.{}", dotted(path, src))));
+                    }
+                }
+            }
+            "function_definition" | "class_definition" => {
+                if let Some(name) = n.child_by_field_name("name") {
+                    self.bind(text(name, src), Binding::Local);
+                }
+            }
+            "assignment" | "augmented_assignment" | "for_statement" => {
+                if let Some(left) = n.child_by_field_name("left") {
+                    self.bind_targets(left, src);
+                }
+            }
+            "named_expression" => {
+                if let Some(name) = n.child_by_field_name("name") {
+                    self.bind(text(name, src), Binding::Local);
+                }
+            }
+            "as_pattern_target" => self.bind_targets(n, src),
+            "except_clause" => {
+                if let Some(alias) = n.child_by_field_name("alias") {
+                    self.bind_targets(alias, src);
+                }
+            }
+            "global_statement" | "nonlocal_statement" => {
+                let mut c = n.walk();
+                for id in n.named_children(&mut c) {
+                    self.bind(text(id, src), Binding::Global);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// How `name` is bound here: `Some(Ok(path))` for an unambiguous import,
+    /// `Some(Err(()))` for a local or ambiguous binding, `None` if unbound.
+    pub fn lookup(&self, name: &str) -> Option<Result<&str, ()>> {
+        let bindings = self.names.get(name)?;
+        if bindings.iter().all(|b| *b == Binding::Global) {
+            return None;
+        }
+        let mut target: Option<&str> = None;
+        for b in bindings {
+            match b {
+                Binding::Import(path) if target.is_none_or(|t| t == path) => target = Some(path),
+                Binding::Global => {}
+                _ => return Some(Err(())),
+            }
+        }
+        target.map(Ok)
+    }
+
+    pub fn binds(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
+    /// The names bound to the module `path` by a plain import (`import time`,
+    /// `import time as _time`), sorted for determinism.
+    pub fn module_aliases(&self, path: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .names
+            .iter()
+            .filter(|(name, _)| self.lookup(name) == Some(Ok(path)))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+}
+
+fn is_comprehension(kind: &str) -> bool {
+    matches!(kind, "list_comprehension" | "set_comprehension" | "dictionary_comprehension" | "generator_expression")
+}
+
+fn dotted(node: Node<'_>, src: &str) -> String {
+    text(node, src).split('.').map(str::trim).collect::<Vec<_>>().join(".")
+}
+
+/// Resolves names as seen from a point in a module, caching function scopes.
+pub struct Resolver<'t, 's> {
+    src: &'s str,
+    module: Scope,
+    functions: RefCell<HashMap<usize, Scope>>,
+    _root: Node<'t>,
+}
+
+impl<'t, 's> Resolver<'t, 's> {
+    pub fn new(root: Node<'t>, src: &'s str) -> Self {
+        Resolver { src, module: Scope::collect(root, src), functions: RefCell::default(), _root: root }
+    }
+
+    pub fn module(&self) -> &Scope {
+        &self.module
+    }
+
+    /// The binding of `name` seen from `at`: `Some(path)` for an import or
+    /// `builtins.<name>` when unbound; `None` when locally bound or ambiguous.
+    pub fn resolve_name(&self, name: &str, at: Node<'_>) -> Option<String> {
+        let mut cur = at.parent();
+        while let Some(n) = cur {
+            if n.kind() == "function_definition" {
+                let mut cache = self.functions.borrow_mut();
+                let scope = cache.entry(n.id()).or_insert_with(|| Scope::collect(n, self.src));
+                match scope.lookup(name) {
+                    Some(Ok(path)) => return Some(path.to_owned()),
+                    Some(Err(())) => return None,
+                    None => {}
+                }
+            }
+            cur = n.parent();
+        }
+        match self.module.lookup(name) {
+            Some(Ok(path)) => Some(path.to_owned()),
+            Some(Err(())) => None,
+            None => Some(format!("builtins.{name}")),
+        }
+    }
+
+    /// Whether `name` is bound anywhere between `at` and the module (inclusive).
+    pub fn is_bound(&self, name: &str, at: Node<'_>) -> bool {
+        self.resolve_name(name, at).is_none_or(|p| !p.starts_with("builtins."))
+    }
+
+    /// The canonical dotted path of an identifier or attribute chain.
+    pub fn resolve(&self, expr: Node<'_>) -> Option<String> {
+        let mut parts = Vec::new();
+        let mut cur = expr;
+        loop {
+            match cur.kind() {
+                "attribute" => {
+                    parts.push(text(cur.child_by_field_name("attribute")?, self.src));
+                    cur = cur.child_by_field_name("object")?;
+                }
+                "identifier" => break,
+                _ => return None,
+            }
+        }
+        let mut path = self.resolve_name(text(cur, self.src), cur)?;
+        for p in parts.iter().rev() {
+            path.push('.');
+            path.push_str(p);
+        }
+        Some(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve_calls(src: &str) -> Vec<Option<String>> {
+        let tree = crate::parse::parse(src).unwrap();
+        let r = Resolver::new(tree.root_node(), src);
+        let mut out = Vec::new();
+        walk(
+            tree.root_node(),
+            |_| true,
+            |n| {
+                if n.kind() == "call" {
+                    out.push(r.resolve(n.child_by_field_name("function").unwrap()));
+                }
+            },
+        );
+        out
+    }
+
+    #[test]
+    fn resolves_aliases() {
+        let src = "import time as _time\nfrom time import sleep as nap\nfrom eventlet import greenthread\nimport eventlet.greenthread\n\
+                   _time.sleep(1)\nnap(1)\ngreenthread.sleep(1)\neventlet.greenthread.sleep(1)\nexit(1)\n";
+        let got = resolve_calls(src);
+        let want =
+            ["time.sleep", "time.sleep", "eventlet.greenthread.sleep", "eventlet.greenthread.sleep", "builtins.exit"];
+        assert_eq!(got, want.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn local_bindings_shadow() {
+        let src = "from time import sleep\ndef f(sleep):\n    sleep(1)\ndef g():\n    sleep(1)\n\
+                   def h():\n    def sleep(x):\n        pass\n    sleep(1)\n";
+        assert_eq!(resolve_calls(src), [None, Some("time.sleep".into()), None]);
+    }
+
+    #[test]
+    fn module_level_redefinition_is_ambiguous() {
+        let src = "from time import sleep\ndef sleep(x):\n    pass\nsleep(1)\n";
+        assert_eq!(resolve_calls(src), [None]);
+    }
+}

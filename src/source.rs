@@ -1,0 +1,240 @@
+//! Reading a file into a [`Source`]: decoding, and the facts about its style.
+//!
+//! tame must write back exactly the bytes it read wherever it did not edit, so a
+//! `Source` remembers how the file was encoded (UTF-8 with or without a BOM, or a
+//! PEP 263 Latin-1 cookie), its dominant line ending and its indentation unit.
+//! Transforms render new lines with those, never with hard-coded `\n` or spaces.
+
+use thiserror::Error;
+
+/// Why a file could not be turned into a `Source`.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SourceError {
+    #[error("binary file (NUL byte at offset {0})")]
+    Binary(usize),
+    #[error("not valid UTF-8 (byte {0}) and no PEP 263 coding cookie declares another encoding")]
+    InvalidUtf8(usize),
+    #[error("invalid {encoding} (byte {offset}) although the coding cookie declares it")]
+    InvalidDeclared { encoding: String, offset: usize },
+    #[error("unsupported encoding '{0}' declared by a PEP 263 coding cookie (tame handles utf-8 and latin-1)")]
+    UnsupportedEncoding(String),
+}
+
+/// How the file's bytes map to text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    /// ISO-8859-1 (and its aliases), declared by a coding cookie. Each byte is one char.
+    Latin1,
+}
+
+/// The file's dominant line ending, used for every line tame adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnding {
+    Lf,
+    CrLf,
+    Cr,
+}
+
+impl LineEnding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineEnding::Lf => "\n",
+            LineEnding::CrLf => "\r\n",
+            LineEnding::Cr => "\r",
+        }
+    }
+}
+
+/// A decoded source file and its style.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The text, always UTF-8, without the BOM.
+    pub text: String,
+    pub bom: bool,
+    pub encoding: Encoding,
+    pub line_ending: LineEnding,
+    /// One level of indentation as the file writes it (`"    "`, `"  "`, `"\t"`).
+    pub indent: String,
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+impl Source {
+    /// Decodes `bytes`. Never panics, whatever the input.
+    pub fn decode(bytes: &[u8]) -> Result<Source, SourceError> {
+        if let Some(pos) = memchr::memchr(0, bytes) {
+            return Err(SourceError::Binary(pos));
+        }
+        let (bom, body) = match bytes.strip_prefix(BOM) {
+            Some(rest) => (true, rest),
+            None => (false, bytes),
+        };
+        let declared = if bom { None } else { coding_cookie(body) };
+        let (text, encoding) = match declared.as_deref() {
+            None | Some("utf-8") | Some("utf8") | Some("utf_8") => match std::str::from_utf8(body) {
+                Ok(t) => (t.to_owned(), Encoding::Utf8),
+                Err(e) if declared.is_some() => {
+                    return Err(SourceError::InvalidDeclared { encoding: "utf-8".into(), offset: e.valid_up_to() });
+                }
+                Err(e) => return Err(SourceError::InvalidUtf8(e.valid_up_to())),
+            },
+            Some("latin-1" | "latin1" | "latin_1" | "iso-8859-1" | "iso8859-1" | "iso_8859_1" | "l1") => {
+                (body.iter().map(|&b| b as char).collect::<String>(), Encoding::Latin1)
+            }
+            Some("ascii" | "us-ascii") => match body.iter().position(|b| !b.is_ascii()) {
+                None => (String::from_utf8_lossy(body).into_owned(), Encoding::Utf8),
+                Some(offset) => {
+                    return Err(SourceError::InvalidDeclared { encoding: "ascii".into(), offset });
+                }
+            },
+            Some(other) => return Err(SourceError::UnsupportedEncoding(other.to_owned())),
+        };
+        let line_ending = detect_line_ending(&text);
+        let indent = detect_indent(&text);
+        Ok(Source { text, bom, encoding, line_ending, indent })
+    }
+
+    /// Encodes `text` back the way this file was encoded (BOM, cookie encoding).
+    /// Returns `None` if the text holds a char the encoding cannot represent.
+    pub fn encode(&self, text: &str) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(text.len() + 3);
+        if self.bom {
+            out.extend_from_slice(BOM);
+        }
+        match self.encoding {
+            Encoding::Utf8 => out.extend_from_slice(text.as_bytes()),
+            Encoding::Latin1 => {
+                for c in text.chars() {
+                    out.push(u8::try_from(u32::from(c)).ok()?);
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+/// The PEP 263 cookie on line 1 or 2, lowercased, if any.
+fn coding_cookie(bytes: &[u8]) -> Option<String> {
+    let re = cookie_regex();
+    for (i, line) in bytes.split(|&b| b == b'\n').take(2).enumerate() {
+        let line = String::from_utf8_lossy(line);
+        let trimmed = line.trim_start();
+        if !trimmed.starts_with('#') {
+            // PEP 263: line 2 only counts if line 1 is a comment (or blank).
+            if i == 0 && !trimmed.is_empty() {
+                return None;
+            }
+            continue;
+        }
+        if let Some(c) = re.captures(trimmed) {
+            return Some(c[1].to_ascii_lowercase());
+        }
+    }
+    None
+}
+
+fn cookie_regex() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"^#.*?coding[:=][ \t]*([-\w.]+)").expect("valid regex"))
+}
+
+fn detect_line_ending(text: &str) -> LineEnding {
+    let bytes = text.as_bytes();
+    let (mut lf, mut crlf, mut cr) = (0usize, 0usize, 0usize);
+    for pos in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+        match bytes[pos] {
+            b'\n' if pos > 0 && bytes[pos - 1] == b'\r' => crlf += 1,
+            b'\n' => lf += 1,
+            _ if bytes.get(pos + 1) == Some(&b'\n') => {}
+            _ => cr += 1,
+        }
+    }
+    if crlf > lf && crlf >= cr {
+        LineEnding::CrLf
+    } else if cr > lf && cr > crlf {
+        LineEnding::Cr
+    } else {
+        LineEnding::Lf
+    }
+}
+
+/// The indentation unit: the most common positive step between a line that
+/// ends in `:` and the next non-blank line. Tabs win if the first step uses them.
+fn detect_indent(text: &str) -> String {
+    let mut counts = [0usize; 9];
+    let mut prev: Option<(usize, bool)> = None;
+    for line in text.lines().take(5000) {
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let lead = &line[..line.len() - trimmed.len()];
+        if let Some((prev_width, true)) = prev {
+            if lead.starts_with('\t') && prev_width == 0 {
+                return "\t".into();
+            }
+            let width = lead.len();
+            if width > prev_width && width - prev_width <= 8 && !lead.contains('\t') {
+                counts[width - prev_width] += 1;
+            }
+        }
+        prev = Some((lead.len(), trimmed.trim_end().ends_with(':')));
+    }
+    let best = (1..=8).max_by_key(|&w| (counts[w], w == 4)).unwrap_or(4);
+    if counts[best] == 0 { "    ".into() } else { " ".repeat(best) }
+}
+
+/// Maps byte offsets to 1-based line and column (column counted in chars).
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = memchr::memchr_iter(b'\n', before).count() + 1;
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
+    let col = text.get(line_start..offset).map_or(offset - line_start, |s| s.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_style() {
+        let s = Source::decode(b"def f():\r\n\tif x:\r\n\t\treturn 1\r\n").unwrap();
+        assert_eq!(s.line_ending, LineEnding::CrLf);
+        assert_eq!(s.indent, "\t");
+        let s = Source::decode(b"class A:\n  def f(self):\n    pass\n").unwrap();
+        assert_eq!(s.indent, "  ");
+        assert_eq!(s.line_ending, LineEnding::Lf);
+    }
+
+    #[test]
+    fn round_trips_bom_and_latin1() {
+        let bytes = b"\xEF\xBB\xBFx = 1\n";
+        let s = Source::decode(bytes).unwrap();
+        assert!(s.bom);
+        assert_eq!(s.encode(&s.text).unwrap(), bytes);
+        let latin = b"# -*- coding: latin-1 -*-\nname = '\xE9t\xE9'\n";
+        let s = Source::decode(latin).unwrap();
+        assert_eq!(s.encoding, Encoding::Latin1);
+        assert!(s.text.contains("'été'"));
+        assert_eq!(s.encode(&s.text).unwrap(), latin);
+    }
+
+    #[test]
+    fn rejects_bad_bytes_with_reasons() {
+        assert_eq!(Source::decode(b"x = 1\0").unwrap_err(), SourceError::Binary(5));
+        assert_eq!(Source::decode(b"x = '\xff'\n").unwrap_err(), SourceError::InvalidUtf8(5));
+        assert!(matches!(
+            Source::decode(b"# coding: shift_jis\nx = 1\n").unwrap_err(),
+            SourceError::UnsupportedEncoding(e) if e == "shift_jis"
+        ));
+    }
+
+    #[test]
+    fn line_col_counts_chars() {
+        assert_eq!(line_col("ab\néx", 5), (2, 2));
+        assert_eq!(line_col("", 0), (1, 1));
+    }
+}

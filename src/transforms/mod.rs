@@ -1,0 +1,247 @@
+//! The transform registry and the vocabulary transforms speak.
+//!
+//! A transform is a spec file in `transforms/` (id, docs, options, query,
+//! prefilter literals), embedded in the binary, plus one Rust module that
+//! analyses the query's matches and builds [`Fix`]es. Adding a transform
+//! means adding both and one line to [`REGISTRY`].
+
+pub mod bounded_retry;
+pub mod driver_load_error;
+pub mod spec;
+
+use std::cell::{OnceCell, RefCell};
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use thiserror::Error;
+use tree_sitter::{Node, QueryCursor, StreamingIterator, Tree};
+
+pub use spec::{OptionKind, OptionSpec, OptionValues, Spec, SpecError};
+
+use crate::edits::Fix;
+use crate::python::bindings::Resolver;
+use crate::python::names::Names;
+
+/// An option value that does not fit the transform.
+#[derive(Debug, Error)]
+#[error("option `{transform}.{option}`: {problem}")]
+pub struct OptionError {
+    pub transform: String,
+    pub option: String,
+    pub problem: String,
+}
+
+/// A configured transform, ready to run on files.
+pub trait Transform: Send + Sync {
+    fn spec(&self) -> &'static Spec;
+    /// Appends the sites (and the candidates left alone) found in one file.
+    fn run(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>);
+}
+
+type Factory = fn(&'static Spec, &OptionValues) -> Result<Box<dyn Transform>, OptionError>;
+
+/// Every built-in transform: its spec file and its constructor.
+pub const REGISTRY: &[(&str, &str, Factory)] = &[
+    ("transforms/bounded-retry.toml", include_str!("../../transforms/bounded-retry.toml"), bounded_retry::build),
+    (
+        "transforms/driver-load-error.toml",
+        include_str!("../../transforms/driver-load-error.toml"),
+        driver_load_error::build,
+    ),
+];
+
+/// The validated specs, in registry order. Panics only if an embedded spec is
+/// invalid, which the test suite rules out.
+pub fn specs() -> &'static [Spec] {
+    static SPECS: OnceLock<Vec<Spec>> = OnceLock::new();
+    SPECS.get_or_init(|| {
+        REGISTRY
+            .iter()
+            .map(|(file, text, _)| Spec::load(file, text).unwrap_or_else(|e| panic!("embedded spec: {e}")))
+            .collect()
+    })
+}
+
+pub fn spec(id: &str) -> Option<&'static Spec> {
+    specs().iter().find(|s| s.id == id)
+}
+
+/// Builds the transform `id` with `options` (already type-checked against the spec).
+pub fn build(id: &str, options: &OptionValues) -> Option<Result<Box<dyn Transform>, OptionError>> {
+    let idx = specs().iter().position(|s| s.id == id)?;
+    Some((REGISTRY[idx].2)(&specs()[idx], options))
+}
+
+/// What a transform found at one place.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub transform: &'static str,
+    pub range: Range<usize>,
+    pub message: String,
+    pub kind: FindingKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum FindingKind {
+    /// A site to rewrite.
+    Site(Fix),
+    /// A candidate deliberately left alone: its class and the evidence.
+    Skipped { class: String, evidence: String },
+}
+
+/// What a transform sees of one file. The resolver and the name table are
+/// built on first use: most files have no candidate and never need them.
+pub struct Ctx<'a> {
+    pub src: &'a str,
+    pub tree: &'a Tree,
+    /// The file's indentation unit and line ending, for rendering new lines.
+    pub indent: &'a str,
+    pub eol: &'a str,
+    /// The quote character the file prefers for new string literals.
+    pub quote: char,
+    resolver: OnceCell<Resolver<'a, 'a>>,
+    names: OnceCell<RefCell<Names>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(src: &'a str, tree: &'a Tree, indent: &'a str, eol: &'a str) -> Self {
+        Ctx { src, tree, indent, eol, quote: preferred_quote(src), resolver: OnceCell::new(), names: OnceCell::new() }
+    }
+
+    pub fn root(&self) -> Node<'a> {
+        self.tree.root_node()
+    }
+
+    pub fn resolver(&self) -> &Resolver<'a, 'a> {
+        self.resolver.get_or_init(|| Resolver::new(self.tree.root_node(), self.src))
+    }
+
+    pub fn names(&self) -> std::cell::RefMut<'_, Names> {
+        self.names.get_or_init(|| RefCell::new(Names::of_file(self.tree.root_node(), self.src))).borrow_mut()
+    }
+
+    pub fn text(&self, node: Node<'_>) -> &'a str {
+        crate::parse::text(node, self.src)
+    }
+
+    /// Runs `query` and returns, for each match, the node of capture `name`.
+    pub fn captures(&self, spec: &Spec, name: &str) -> Vec<Node<'a>> {
+        let Some(idx) = spec.query.capture_index_for_name(name) else { return Vec::new() };
+        let mut cursor = QueryCursor::new();
+        let mut out = Vec::new();
+        let mut matches = cursor.matches(&spec.query, self.tree.root_node(), self.src.as_bytes());
+        while let Some(m) = matches.next() {
+            out.extend(m.captures().iter().filter(|c| c.index == idx).map(|c| c.node));
+        }
+        out.sort_by_key(|n| n.start_byte());
+        out.dedup_by_key(|n| n.id());
+        out
+    }
+}
+
+/// An exception a rewrite raises: a builtin (or generated) name, or one
+/// imported as `from module import Name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExceptionRef {
+    Name(String),
+    Import { module: String, name: String },
+}
+
+impl ExceptionRef {
+    /// Parses `Name` or `module.path:Name`.
+    pub fn parse(s: &str) -> Result<ExceptionRef, String> {
+        let ident = |x: &str| {
+            !x.is_empty()
+                && x.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && !x.starts_with(|c: char| c.is_ascii_digit())
+        };
+        match s.split_once(':') {
+            None if ident(s) => Ok(ExceptionRef::Name(s.to_owned())),
+            Some((module, name)) if ident(name) && module.split('.').all(ident) => {
+                Ok(ExceptionRef::Import { module: module.to_owned(), name: name.to_owned() })
+            }
+            _ => Err(format!("expected a name such as `TimeoutError` or `module:Name`, got `{s}`")),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            ExceptionRef::Name(n) | ExceptionRef::Import { name: n, .. } => n,
+        }
+    }
+
+    /// The name to raise at `at` for a builtin or imported exception, adding
+    /// the import to `header` when the module lacks it. Errors when the name
+    /// is bound to something else there.
+    pub fn name_at(
+        &self,
+        ctx: &Ctx<'_>,
+        at: Node<'_>,
+        header: &mut Vec<crate::edits::HeaderItem>,
+    ) -> Result<String, String> {
+        let resolved = ctx.resolver().resolve_name(self.name(), at);
+        match self {
+            ExceptionRef::Name(name) => {
+                if resolved.as_deref() != Some(&format!("builtins.{name}")) {
+                    return Err(format!("`{name}` is shadowed here, so the builtin exception cannot be raised"));
+                }
+            }
+            ExceptionRef::Import { module, name } => match resolved {
+                Some(p) if p == format!("{module}.{name}") => {}
+                Some(p) if p == format!("builtins.{name}") => {
+                    header.push(crate::edits::HeaderItem::Import { statement: format!("from {module} import {name}") })
+                }
+                _ => return Err(format!("`{name}` is already bound to something other than `{module}:{name}`")),
+            },
+        }
+        Ok(self.name().to_owned())
+    }
+}
+
+/// `'` if the file writes more single-quoted than double-quoted strings.
+fn preferred_quote(src: &str) -> char {
+    let single = memchr::memchr_iter(b'\'', src.as_bytes()).count();
+    let double = memchr::memchr_iter(b'"', src.as_bytes()).count();
+    if single > double { '\'' } else { '"' }
+}
+
+/// Reads an option value the spec guarantees to be present and well-typed.
+pub fn opt<'v>(options: &'v OptionValues, spec: &Spec, name: &str) -> &'v toml::Value {
+    options.get(name).unwrap_or_else(|| panic!("{}: option `{name}` is declared in the spec", spec.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exception_option_forms() {
+        assert_eq!(ExceptionRef::parse("TimeoutError"), Ok(ExceptionRef::Name("TimeoutError".into())));
+        assert_eq!(
+            ExceptionRef::parse("myapp.errors:RetryExhausted"),
+            Ok(ExceptionRef::Import { module: "myapp.errors".into(), name: "RetryExhausted".into() })
+        );
+        assert!(ExceptionRef::parse("a b").is_err());
+        assert!(ExceptionRef::parse("mod:").is_err());
+    }
+
+    #[test]
+    fn every_spec_file_is_registered_and_valid() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("transforms");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| format!("transforms/{}", e.unwrap().file_name().to_string_lossy()))
+            .filter(|f| f.ends_with(".toml"))
+            .collect();
+        files.sort();
+        let mut registered: Vec<String> = REGISTRY.iter().map(|(f, _, _)| f.to_string()).collect();
+        registered.sort();
+        assert_eq!(files, registered, "every transforms/*.toml must be in REGISTRY and vice versa");
+        for (file, text, _) in REGISTRY {
+            let spec = Spec::load(file, text).unwrap();
+            assert_eq!(format!("transforms/{}.toml", spec.id), *file);
+            let built = build(&spec.id, &spec.defaults()).unwrap();
+            assert!(built.is_ok(), "{file}: defaults must build");
+        }
+    }
+}
