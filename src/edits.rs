@@ -218,7 +218,7 @@ mod tests {
     fn definitions_get_pep8_blank_lines() {
         let text = "import os\n\nLOG = 1\n";
         let def = HeaderItem::Definition { name: "E".into(), text: "class E(Exception):\n    pass\n".into() };
-        let a = fix(vec![Edit::replace(12..15, "LOG")], vec![def]);
+        let a = fix(vec![Edit::replace(11..14, "LOG")], vec![def]);
         let r = apply(text, &[&a], 10, "\r\n");
         assert_eq!(r.text, "import os\n\r\n\r\nclass E(Exception):\r\n    pass\r\n\r\n\nLOG = 1\n");
     }

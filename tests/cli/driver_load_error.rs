@@ -1,0 +1,2 @@
+//! driver-load-error behaviour tests: rewritten loaders run under CPython
+//! with a fake loader.

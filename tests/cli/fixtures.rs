@@ -1,0 +1,112 @@
+//! Every fixture under `tests/fixtures/<transform>/` is snapshotted and verified.
+//!
+//! A fixture file may start with a comment `# tame-args: ...` giving extra
+//! command-line arguments (for option variants). Snapshots are named
+//! `<transform>__<case>.diff.snap` and `<transform>__<case>.explain.snap`.
+
+use std::path::Path;
+
+use crate::common::*;
+
+fn fixture_args(text: &str) -> Vec<String> {
+    text.lines()
+        .take(5)
+        .find_map(|l| l.strip_prefix("# tame-args:"))
+        .map(|a| a.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// Runs one fixture through every check; returns a failure description.
+fn verify_fixture(prefix: &str, only: Option<&str>, file: &Path) -> Vec<String> {
+    let mut failures = Vec::new();
+    let case = file.file_stem().unwrap().to_string_lossy().into_owned();
+    let original = std::fs::read(file).unwrap();
+    let mut args: Vec<String> = only.map(|t| vec!["--only".into(), t.into()]).unwrap_or_default();
+    args.extend(fixture_args(&String::from_utf8_lossy(&original)));
+    let dir = tempfile::tempdir().unwrap();
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::write(dir.path().join(&name), &original).unwrap();
+    git_init(dir.path());
+    let with = |cmd: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+        v.extend(args.iter().cloned());
+        v.push(name.clone());
+        v
+    };
+    let run = |dir: &Path, v: &[String]| {
+        let refs: Vec<&str> = v.iter().map(String::as_str).collect();
+        run(dir, &refs)
+    };
+
+    let (code, diff, stderr) = run(dir.path(), &with(&["fix", "--dry-run"]));
+    if code != 0 {
+        failures.push(format!("{case}: dry run exited {code}: {stderr}"));
+    }
+    let (_, explain, _) = run(dir.path(), &with(&["check", "--explain"]));
+    snapshot_settings().bind(|| {
+        insta::assert_snapshot!(format!("{prefix}__{case}.diff"), diff);
+        insta::assert_snapshot!(format!("{prefix}__{case}.explain"), explain);
+    });
+    if diff.is_empty() {
+        return failures;
+    }
+    if let Err(e) = git_apply(dir.path(), &diff, true) {
+        failures.push(format!("{case}: git apply --check rejects the diff: {e}"));
+    }
+    let (code, _, stderr) = run(dir.path(), &with(&["fix"]));
+    if code != 0 {
+        failures.push(format!("{case}: fix exited {code}: {stderr}"));
+    }
+    let written = std::fs::read(dir.path().join(&name)).unwrap();
+    // The diff is exactly what fix wrote: apply it to the original and compare.
+    let check = tempfile::tempdir().unwrap();
+    std::fs::write(check.path().join(&name), &original).unwrap();
+    if git_apply(check.path(), &diff, false).is_ok() {
+        let patched = std::fs::read(check.path().join(&name)).unwrap();
+        if patched != written {
+            failures.push(format!("{case}: the dry-run diff differs from what `tame fix` wrote"));
+        }
+    }
+    let (code, again, _) = run(dir.path(), &with(&["fix", "--dry-run", "--allow-dirty"]));
+    if code != 0 || !again.is_empty() {
+        failures.push(format!("{case}: a second run still changes the file:\n{again}"));
+    }
+    if let Err(e) = py_compile(&dir.path().join(&name)) {
+        failures.push(format!("{case}: CPython rejects the rewrite: {e}"));
+    }
+    failures
+}
+
+fn run_all(folder: &str, prefix: &str, only: Option<&str>) {
+    let dir = repo().join("tests/fixtures").join(folder);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no fixtures in {}", dir.display());
+    let mut failures = Vec::new();
+    for f in &files {
+        if let Err(e) = py_compile(f) {
+            failures.push(format!("{}: the fixture itself does not compile: {e}", f.display()));
+        }
+        failures.extend(verify_fixture(prefix, only, f));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn bounded_retry_fixtures() {
+    run_all("bounded-retry", "bounded-retry", Some("bounded-retry"));
+}
+
+#[test]
+fn driver_load_error_fixtures() {
+    run_all("driver-load-error", "driver-load-error", Some("driver-load-error"));
+}
+
+#[test]
+fn sample_tree() {
+    run_all("sample/neutron_agent", "sample", None);
+}
