@@ -94,12 +94,19 @@ fn seed_module_in_a_git_repo_round_trip() {
     let git_diff = String::from_utf8_lossy(&out.stdout);
     // git's own diff of what was written has the same hunks as the preview.
     // (git adds the enclosing function after `@@ ... @@`; tame does not.)
-    let hunks = |d: &str| {
-        d.lines()
-            .filter(|l| !l.starts_with("diff ") && !l.starts_with("index "))
-            .map(|l| if l.starts_with("@@") { l.rsplit_once("@@").map_or(l, |(h, _)| h).to_owned() } else { l.to_owned() })
-            .collect::<Vec<_>>()
-    };
+    let hunks =
+        |d: &str| {
+            d.lines()
+                .filter(|l| !l.starts_with("diff ") && !l.starts_with("index "))
+                .map(|l| {
+                    if l.starts_with("@@") {
+                        l.rsplit_once("@@").map_or(l, |(h, _)| h).to_owned()
+                    } else {
+                        l.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
     assert_eq!(hunks(&git_diff), hunks(&diff));
     let (code, again, _) = run(&root, &["fix", "--dry-run", "."]);
     assert_eq!((code, again.as_str()), (0, ""));
