@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use thiserror::Error;
 
-use crate::transforms::{self, OptionValues, Spec};
+use crate::config::{self, ConfigError, Effective, FileConfig, Overrides};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +32,11 @@ pub enum Command {
         /// The transform id, e.g. bounded-retry.
         id: String,
     },
+    /// Print the effective configuration and where each value came from.
+    Config {
+        #[command(flatten)]
+        common: Common,
+    },
     /// Print the syntax tree of a file (for writing queries).
     #[command(hide = true)]
     ParseTree { path: PathBuf },
@@ -49,6 +53,12 @@ pub struct FixArgs {
     /// Write files even if git shows uncommitted changes in them.
     #[arg(long)]
     pub allow_dirty: bool,
+    /// Show each change and ask whether to apply it (y/n/a/q), like `git add -p`.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub interactive: bool,
+    /// Write a Markdown migration report (a pull-request description) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -93,6 +103,18 @@ pub struct Common {
     /// Set any transform option: ID.OPTION=VALUE (lists are comma-separated).
     #[arg(long = "set", value_name = "ID.OPTION=VALUE")]
     pub set: Vec<String>,
+    /// Use this configuration file instead of discovering one.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore configuration files.
+    #[arg(long, conflicts_with = "config")]
+    pub isolated: bool,
+    /// Print only errors (no summary line).
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also print each file as it is processed, and the configuration used.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Worker threads (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -112,47 +134,14 @@ pub enum Color {
 pub enum Format {
     Text,
     Json,
-}
-
-#[derive(Debug, Error)]
-pub enum ConfigError {
-    #[error("unknown transform `{0}` (see `tame transforms`)")]
-    UnknownTransform(String),
-    #[error("`--set {0}`: expected ID.OPTION=VALUE")]
-    BadSet(String),
-    #[error("transform `{transform}` has no option `{option}` (see `tame explain {transform}`)")]
-    UnknownOption { transform: String, option: String },
-    #[error("option `{transform}.{option}`: expected {expected}, got `{value}`")]
-    BadValue { transform: String, option: String, value: String, expected: &'static str },
-    #[error("no transform is selected")]
-    NothingSelected,
-    #[error(transparent)]
-    Option(#[from] transforms::OptionError),
-}
-
-/// The validated selection of transforms and their option values.
-pub struct Selection {
-    pub specs: Vec<&'static Spec>,
-    pub options: Vec<OptionValues>,
+    Sarif,
+    Github,
 }
 
 impl Common {
-    pub fn selection(&self) -> Result<Selection, ConfigError> {
-        for id in self.only.iter().chain(&self.skip) {
-            if transforms::spec(id).is_none() {
-                return Err(ConfigError::UnknownTransform(id.clone()));
-            }
-        }
-        let specs: Vec<&'static Spec> = transforms::specs()
-            .iter()
-            .filter(|s| self.only.is_empty() || self.only.contains(&s.id))
-            .filter(|s| !self.skip.contains(&s.id))
-            .collect();
-        if specs.is_empty() {
-            return Err(ConfigError::NothingSelected);
-        }
-        let mut options: Vec<OptionValues> = specs.iter().map(|s| s.defaults()).collect();
-        let mut sets: Vec<(String, String, String)> = Vec::new();
+    /// The command-line settings that override configuration files.
+    pub fn overrides(&self) -> Result<Overrides, ConfigError> {
+        let mut options: Vec<(String, String, String)> = Vec::new();
         let flags = [
             ("bounded-retry", "max_attempts", &self.max_attempts),
             ("bounded-retry", "deadline", &self.deadline),
@@ -162,40 +151,40 @@ impl Common {
         ];
         for (id, option, value) in flags {
             if let Some(v) = value {
-                sets.push((id.into(), option.into(), v.clone()));
+                options.push((id.into(), option.into(), v.clone()));
             }
         }
         for s in &self.set {
-            let (key, value) = s.split_once('=').ok_or_else(|| ConfigError::BadSet(s.clone()))?;
-            let (id, option) = key.split_once('.').ok_or_else(|| ConfigError::BadSet(s.clone()))?;
-            sets.push((id.into(), option.into(), value.into()));
+            let bad = || ConfigError::Cli(format!("`--set {s}`: expected ID.OPTION=VALUE"));
+            let (key, value) = s.split_once('=').ok_or_else(bad)?;
+            let (id, option) = key.split_once('.').ok_or_else(bad)?;
+            options.push((id.into(), option.into(), value.into()));
         }
-        for (id, option, value) in sets {
-            let spec = transforms::spec(&id).ok_or_else(|| ConfigError::UnknownTransform(id.clone()))?;
-            let o = spec
-                .option(&option)
-                .ok_or_else(|| ConfigError::UnknownOption { transform: id.clone(), option: option.clone() })?;
-            let parsed = o.kind.parse_cli(&value).ok_or_else(|| ConfigError::BadValue {
-                transform: id.clone(),
-                option: option.clone(),
-                value: value.clone(),
-                expected: o.kind.name(),
-            })?;
-            if let Some(i) = specs.iter().position(|s| s.id == id) {
-                options[i].insert(option, parsed);
+        Ok(Overrides { only: self.only.clone(), skip: self.skip.clone(), options })
+    }
+
+    /// The effective configuration for `start` (or `--config`, or none with `--isolated`).
+    pub fn effective(&self, start: &std::path::Path) -> Result<Effective, ConfigError> {
+        let file = if self.isolated {
+            FileConfig { dir: std::env::current_dir().unwrap_or_default(), ..FileConfig::default() }
+        } else if let Some(path) = &self.config {
+            let pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
+            let cfg = config::load(path, pyproject)?;
+            if cfg.path.is_none() {
+                return Err(ConfigError::Cli(format!("{}: has no [tool.tame] table", path.display())));
             }
-        }
-        // Build once here so option errors surface before any file is read.
-        for (spec, opts) in specs.iter().zip(&options) {
-            transforms::build(&spec.id, opts).expect("selected ids exist")?;
-        }
-        Ok(Selection { specs, options })
+            cfg
+        } else {
+            config::discover(start)?
+        };
+        Effective::new(file, &self.overrides()?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transforms;
     use clap::CommandFactory;
 
     #[test]
@@ -218,18 +207,24 @@ mod tests {
     }
 
     #[test]
-    fn selection_errors() {
-        let cli = Cli::try_parse_from(["tame", "check", "--only", "nope"]).unwrap();
-        let Command::Check(args) = cli.command else { unreachable!() };
+    fn override_errors() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let Command::Check(a) = cli.command else { unreachable!() };
+            a.common.effective(std::path::Path::new("/nonexistent")).err().map(|e| e.to_string())
+        };
         assert_eq!(
-            args.common.selection().err().unwrap().to_string(),
+            parse(&["tame", "check", "--isolated", "--only", "nope"]).unwrap(),
             "unknown transform `nope` (see `tame transforms`)"
         );
-        let cli = Cli::try_parse_from(["tame", "check", "--max-attempts", "x"]).unwrap();
-        let Command::Check(args) = cli.command else { unreachable!() };
         assert_eq!(
-            args.common.selection().err().unwrap().to_string(),
+            parse(&["tame", "check", "--isolated", "--max-attempts", "x"]).unwrap(),
             "option `bounded-retry.max_attempts`: expected integer, got `x`"
         );
+        assert_eq!(
+            parse(&["tame", "check", "--isolated", "--set", "x"]).unwrap(),
+            "`--set x`: expected ID.OPTION=VALUE"
+        );
+        assert_eq!(parse(&["tame", "check", "--isolated", "--set", "bounded-retry.max_attempts=3"]), None);
     }
 }

@@ -69,15 +69,34 @@ pub fn triggers_match(t: &dyn Transform, text: &[u8]) -> bool {
 }
 
 pub fn process(bytes: &[u8], transforms: &[Box<dyn Transform>], opts: Options) -> Result<Processed, FileError> {
+    let refs: Vec<&dyn Transform> = transforms.iter().map(|t| t.as_ref()).collect();
+    process_with(bytes, &refs, opts)
+}
+
+/// [`process`] with a per-file selection of transforms.
+pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) -> Result<Processed, FileError> {
     // The literal scan runs on raw bytes: a file that cannot match is not even decoded.
     let active: Vec<&dyn Transform> =
-        transforms.iter().map(|t| t.as_ref()).filter(|t| !opts.prefilter || triggers_match(*t, bytes)).collect();
+        transforms.iter().copied().filter(|t| !opts.prefilter || triggers_match(*t, bytes)).collect();
     if active.is_empty() {
         // Still reject what tame could never read, so errors do not depend on the prefilter.
         Source::decode(bytes)?;
         return Ok(Processed { prefiltered: true, ..Processed::default() });
     }
     let source = Source::decode(bytes)?;
+    if let Some(line) = crate::suppress::file_ignored(&source.text) {
+        let finding = Finding {
+            transform: "tame",
+            range: 0..0,
+            message: "file ignored".into(),
+            kind: FindingKind::Skipped {
+                class: "suppressed".into(),
+                evidence: format!("`# tame: ignore-file` at line {}", line + 1),
+            },
+        };
+        let located = Located { finding, start: (line + 1, 1), end: (line + 1, 1), edit_positions: Vec::new() };
+        return Ok(Processed { findings: vec![located], ..Processed::default() });
+    }
     let eol = source.line_ending.as_str();
     let mut text = source.text.clone();
     let mut tree = parse::parse(&text)?;
@@ -147,6 +166,8 @@ fn run_transforms(
     for t in active {
         t.run(&ctx, &mut findings);
     }
+    let ids: Vec<&str> = active.iter().map(|t| t.spec().id.as_str()).collect();
+    crate::suppress::apply(text, tree, &mut findings, &ids, first_round);
     let current_errors = if first_round { errors.to_vec() } else { parse::error_ranges(tree) };
     for f in &mut findings {
         let touches = |r: &std::ops::Range<usize>| match &f.kind {
@@ -166,4 +187,16 @@ fn run_transforms(
     }
     findings.sort_by_key(|f| (f.range.start, f.transform));
     findings
+}
+
+/// Applies exactly `fixes` (a subset of a first round's sites, as chosen in
+/// `fix --interactive`) to the file `bytes`, verified like any rewrite.
+pub fn apply_selected(bytes: &[u8], fixes: &[&Fix]) -> Result<Vec<u8>, FileError> {
+    let source = Source::decode(bytes)?;
+    let tree = parse::parse(&source.text)?;
+    let errors_before = parse::error_ranges(&tree).len();
+    let header_at = crate::python::header::insertion_point(tree.root_node(), &source.text);
+    let applied = edits::apply(&source.text, fixes, header_at, source.line_ending.as_str());
+    verify::verify(&applied.text, errors_before)?;
+    source.encode(&applied.text).ok_or(FileError::Encode(source.encoding))
 }

@@ -7,37 +7,32 @@
 //! [`write`] emit it. [`run`] ties them together for the CLI.
 
 pub mod cli;
+pub mod config;
 pub mod diff;
 pub mod edits;
 pub mod engine;
 pub mod exit_code;
+pub mod interactive;
 pub mod output;
 pub mod parse;
 pub mod python;
+pub mod report;
+pub mod runner;
+pub mod sarif;
 pub mod source;
+pub mod suppress;
 pub mod transforms;
 pub mod verify;
 pub mod walk;
 pub mod write;
 
 use std::io::{IsTerminal, Write};
-use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::{Component, Path};
 
 use anyhow::Result;
 
 use cli::{Cli, Color, Command, Common, Format};
-use output::{FileOutcome, Summary};
-use transforms::{FindingKind, Transform};
-
-/// What a file run is asked to do.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Check,
-    DryRun,
-    Write,
-}
+use runner::Mode;
 
 /// Runs the CLI; returns the exit code. I/O errors on stdout (such as a
 /// broken pipe) are returned as errors for `main` to map.
@@ -67,11 +62,31 @@ pub fn run(cli: Cli) -> Result<u8> {
             writeln!(out, "{}", tree.root_node().to_sexp())?;
             exit_code::SUCCESS
         }
+        Command::Config { common } => match runner::profiles(&common) {
+            Ok(profiles) => {
+                for p in &profiles {
+                    let roots: Vec<String> = p.roots.iter().map(|r| display_path(r)).collect();
+                    writeln!(out, "# paths: {}", roots.join(" "))?;
+                    write!(out, "{}", p.effective.render())?;
+                }
+                exit_code::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tame: {e}");
+                exit_code::ERROR
+            }
+        },
         Command::Check(args) => {
-            let mode = Mode::Check;
-            run_files(&mut out, &args.common, mode, |out, files, walk_errors| match args.format {
-                Format::Text => output::check_text(out, files, args.explain),
-                Format::Json => output::check_json(out, files, walk_errors),
+            let format = args.format;
+            let explain = args.explain;
+            run_files(&mut out, &args.common, Mode::Check, false, |out, processed, _| {
+                let files: Vec<&output::FileOutcome> = processed.work.iter().map(|w| &w.outcome).collect();
+                match format {
+                    Format::Text => output::check_text(out, &files, explain),
+                    Format::Json => output::check_json(out, &files, &processed.walk_errors),
+                    Format::Sarif => sarif::write(out, &files),
+                    Format::Github => output::check_github(out, &files),
+                }
             })?
         }
         Command::Fix(args) => {
@@ -81,8 +96,29 @@ pub fn run(cli: Cli) -> Result<u8> {
                 Color::Never => false,
                 Color::Auto => std::io::stdout().is_terminal(),
             };
-            let allow_dirty = args.allow_dirty;
-            run_files_fix(&mut out, &args.common, mode, color, allow_dirty)?
+            let keep = args.report.is_some() || args.interactive;
+            run_files(&mut out, &args.common, mode, keep, |out, processed, profiles| {
+                if args.interactive {
+                    let stdin = std::io::stdin();
+                    interactive::review(&mut processed.work, out, &mut stdin.lock(), color)?;
+                }
+                if mode == Mode::Write {
+                    runner::write_changes(&mut processed.work, args.allow_dirty);
+                }
+                for w in &processed.work {
+                    if let Some(d) = &w.outcome.diff {
+                        out.write_all(&if color { diff::colorize(d) } else { d.clone() })?;
+                    }
+                }
+                if let Some(path) = &args.report {
+                    let text = report::render(processed, profiles, mode);
+                    if let Err(e) = std::fs::write(path, text) {
+                        eprintln!("tame: {}: could not write the report: {}", path.display(), walk::describe_io(&e));
+                        processed.walk_errors.push((display_path(path), "could not write the report".into()));
+                    }
+                }
+                Ok(())
+            })?
         }
     };
     out.flush()?;
@@ -111,182 +147,32 @@ fn indent(code: &str) -> String {
     code.trim_matches('\n').lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
 }
 
-type Printer<'a, W> = dyn FnMut(&mut W, &[FileOutcome], &[(String, String)]) -> std::io::Result<()> + 'a;
-
+/// Resolves configuration, processes every file, lets `emit` print (and
+/// write), then prints errors and the summary.
 fn run_files<W: Write>(
     out: &mut W,
     common: &Common,
     mode: Mode,
-    mut print: impl FnMut(&mut W, &[FileOutcome], &[(String, String)]) -> std::io::Result<()>,
+    keep_originals: bool,
+    emit: impl FnOnce(&mut W, &mut runner::Processed, &[runner::Profile]) -> std::io::Result<()>,
 ) -> Result<u8> {
-    run_files_inner(out, common, mode, false, false, &mut print)
-}
-
-fn run_files_fix<W: Write>(out: &mut W, common: &Common, mode: Mode, color: bool, allow_dirty: bool) -> Result<u8> {
-    let mut print = |out: &mut W, files: &[FileOutcome], _: &[(String, String)]| -> std::io::Result<()> {
-        for f in files {
-            if let Some(d) = &f.diff {
-                if color {
-                    out.write_all(&diff::colorize(d))?;
-                } else {
-                    out.write_all(d)?;
-                }
-            }
-        }
-        Ok(())
-    };
-    run_files_inner(out, common, mode, color, allow_dirty, &mut print)
-}
-
-/// A processed file before output: its outcome plus what writing needs.
-struct Work {
-    path: PathBuf,
-    outcome: FileOutcome,
-    original: Vec<u8>,
-    new: Option<Vec<u8>>,
-}
-
-fn run_files_inner<W: Write>(
-    out: &mut W,
-    common: &Common,
-    mode: Mode,
-    _color: bool,
-    allow_dirty: bool,
-    print: &mut Printer<'_, W>,
-) -> Result<u8> {
-    let selection = match common.selection() {
-        Ok(s) => s,
+    let profiles = match runner::profiles(common) {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("tame: {e}");
             return Ok(exit_code::ERROR);
         }
     };
-    let transforms: Vec<Box<dyn Transform>> = selection
-        .specs
-        .iter()
-        .zip(&selection.options)
-        .map(|(s, o)| transforms::build(&s.id, o).expect("selected").expect("validated"))
-        .collect();
-    let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let roots = if common.paths.is_empty() { vec![PathBuf::from(".")] } else { common.paths.clone() };
-    let walked = walk::collect(&roots, threads);
-    let opts = engine::Options { prefilter: !common.no_prefilter };
-
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Work)>> = Mutex::new(Vec::with_capacity(walked.files.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..threads.min(walked.files.len().max(1)) {
-            scope.spawn(|| {
-                let mut local = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = walked.files.get(i) else { break };
-                    local.push((i, process_path(path, &transforms, opts, mode)));
-                }
-                results.lock().expect("no panics while locked").extend(local);
-            });
-        }
-    });
-    let mut work: Vec<Work> = {
-        let mut r = results.into_inner().expect("no panics while locked");
-        r.sort_by_key(|(i, _)| *i);
-        r.into_iter().map(|(_, w)| w).collect()
-    };
-    work.sort_by(|a, b| a.outcome.display.cmp(&b.outcome.display));
-
-    if mode == Mode::Write {
-        write_changes(&mut work, allow_dirty);
-    }
-
-    let mut summary = Summary { scanned: work.len(), symlinks: walked.symlinks, ..Summary::default() };
-    let walk_errors: Vec<(String, String)> =
-        walked.errors.iter().map(|e| (display_path(&e.path), e.message.clone())).collect();
-    let mut errors = walk_errors.len();
-    let outcomes: Vec<FileOutcome> = work.into_iter().map(|w| w.outcome).collect();
-    for o in &outcomes {
-        if o.error.is_some() {
-            errors += 1;
-        }
-        if o.changed {
-            summary.changed += 1;
-        }
-        for l in &o.findings {
-            if matches!(l.finding.kind, FindingKind::Site(_)) {
-                *summary.sites.entry(l.finding.transform).or_default() += 1;
-            }
+    if common.verbose {
+        for p in &profiles {
+            let file = p.effective.file.path.as_deref().map(display_path).unwrap_or_else(|| "none".into());
+            eprintln!("tame: configuration file: {file}");
         }
     }
-    summary.errors = errors;
-    print(out, &outcomes, &walk_errors)?;
+    let mut processed = runner::process_all(common, &profiles, mode, keep_originals);
+    emit(out, &mut processed, &profiles)?;
     out.flush()?;
-    for (path, message) in &walk_errors {
-        eprintln!("tame: {path}: {message}");
-    }
-    for o in &outcomes {
-        if let Some(e) = &o.error {
-            eprintln!("tame: {}: {e}", o.display);
-        }
-    }
-    let verb = match mode {
-        Mode::Check => "to change",
-        Mode::DryRun => "would change",
-        Mode::Write => "changed",
-    };
-    eprintln!("{}", summary.line(verb));
-    Ok(if errors > 0 {
-        exit_code::ERROR
-    } else if mode == Mode::Check && summary.sites.values().sum::<usize>() > 0 {
-        exit_code::SITES_FOUND
-    } else {
-        exit_code::SUCCESS
-    })
-}
-
-fn process_path(path: &Path, transforms: &[Box<dyn Transform>], opts: engine::Options, mode: Mode) -> Work {
-    let display = display_path(path);
-    let mut outcome = FileOutcome { display, findings: Vec::new(), diff: None, changed: false, error: None };
-    let original = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            outcome.error = Some(format!("could not read: {}", walk::describe_io(&e)));
-            return Work { path: path.to_path_buf(), outcome, original: Vec::new(), new: None };
-        }
-    };
-    let mut new = None;
-    match engine::process(&original, transforms, opts) {
-        Ok(p) => {
-            outcome.findings = p.findings;
-            if let Some(bytes) = p.output {
-                outcome.changed = true;
-                if mode == Mode::DryRun {
-                    outcome.diff = Some(diff::unified(&outcome.display, &original, &bytes));
-                }
-                new = Some(bytes);
-            }
-        }
-        Err(e) => outcome.error = Some(e.to_string()),
-    }
-    let keep_original = if new.is_some() && mode == Mode::Write { original } else { Vec::new() };
-    Work { path: path.to_path_buf(), outcome, original: keep_original, new }
-}
-
-fn write_changes(work: &mut [Work], allow_dirty: bool) {
-    let changed: Vec<PathBuf> = work.iter().filter(|w| w.new.is_some()).map(|w| w.path.clone()).collect();
-    let dirty = if allow_dirty || changed.is_empty() { Default::default() } else { write::dirty_files(&changed) };
-    for w in work.iter_mut() {
-        let Some(new) = w.new.take() else { continue };
-        if dirty.contains(&w.path) {
-            w.outcome.changed = false;
-            w.outcome.error = Some(
-                "has uncommitted changes in git; not written (commit or stash first, or pass --allow-dirty)".into(),
-            );
-            continue;
-        }
-        if let Err(e) = write::write_atomic(&w.path, &w.original, &new) {
-            w.outcome.changed = false;
-            w.outcome.error = Some(e.to_string());
-        }
-    }
+    Ok(runner::finish(&processed, mode, common.quiet, &mut std::io::stderr().lock()))
 }
 
 /// A path as shown to users and in diff headers: relative to the current

@@ -22,7 +22,7 @@ pub struct FileOutcome {
 }
 
 /// Prints `tame check` text lines.
-pub fn check_text(out: &mut impl Write, files: &[FileOutcome], explain: bool) -> io::Result<()> {
+pub fn check_text(out: &mut impl Write, files: &[&FileOutcome], explain: bool) -> io::Result<()> {
     for f in files {
         for l in &f.findings {
             let (line, col) = l.start;
@@ -92,7 +92,7 @@ struct JsonReport<'a> {
 }
 
 /// `tame check --format json`: one document, schema in the README.
-pub fn check_json(out: &mut impl Write, files: &[FileOutcome], walk_errors: &[(String, String)]) -> io::Result<()> {
+pub fn check_json(out: &mut impl Write, files: &[&FileOutcome], walk_errors: &[(String, String)]) -> io::Result<()> {
     let mut report = JsonReport {
         version: 1,
         tool: "tame",
@@ -147,6 +147,34 @@ pub fn check_json(out: &mut impl Write, files: &[FileOutcome], walk_errors: &[(S
     }
     serde_json::to_writer_pretty(&mut *out, &report).map_err(io::Error::other)?;
     writeln!(out)
+}
+
+/// `tame check --format github`: GitHub Actions workflow commands.
+pub fn check_github(out: &mut impl Write, files: &[&FileOutcome]) -> io::Result<()> {
+    // Workflow command values escape %, CR and LF; properties also escape : and ,.
+    let data = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    let prop = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
+    for f in files {
+        for l in &f.findings {
+            if let FindingKind::Site(_) = l.finding.kind {
+                writeln!(
+                    out,
+                    "::warning title={},file={},line={},col={},endLine={},endColumn={}::{}",
+                    prop(&format!("tame {}", l.finding.transform)),
+                    prop(&f.display),
+                    l.start.0,
+                    l.start.1,
+                    l.end.0,
+                    l.end.1,
+                    data(&l.finding.message)
+                )?;
+            }
+        }
+        if let Some(e) = &f.error {
+            writeln!(out, "::error file={}::{}", prop(&f.display), data(e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Counts for the summary line.

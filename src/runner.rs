@@ -1,0 +1,217 @@
+//! Running transforms over files: configuration per root, walking,
+//! parallel processing with deterministic output order, and writing.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::cli::Common;
+use crate::config::Effective;
+use crate::output::{FileOutcome, Summary};
+use crate::transforms::{self, FindingKind, Transform};
+use crate::{diff, display_path, engine, exit_code, walk, write};
+
+/// What a file run is asked to do.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    Check,
+    DryRun,
+    Write,
+}
+
+/// A configuration in force for some roots, with its built transforms.
+pub struct Profile {
+    pub effective: Effective,
+    pub roots: Vec<PathBuf>,
+    pub transforms: Vec<Box<dyn Transform>>,
+}
+
+/// Resolves the configuration of every root (grouping roots that share a file).
+pub fn profiles(common: &Common) -> Result<Vec<Profile>, crate::config::ConfigError> {
+    let roots = if common.paths.is_empty() { vec![PathBuf::from(".")] } else { common.paths.clone() };
+    let mut out: Vec<Profile> = Vec::new();
+    for root in roots {
+        let effective = common.effective(&root)?;
+        if let Some(p) = out.iter_mut().find(|p| p.effective.file.path == effective.file.path) {
+            p.roots.push(root);
+            continue;
+        }
+        let transforms = effective
+            .specs
+            .iter()
+            .zip(&effective.options)
+            .map(|(s, o)| transforms::build(&s.id, o).expect("selected ids exist").expect("validated by Effective"))
+            .collect();
+        out.push(Profile { effective, roots: vec![root], transforms });
+    }
+    Ok(out)
+}
+
+/// A processed file before output: its outcome plus what writing needs.
+pub struct Work {
+    pub path: PathBuf,
+    pub outcome: FileOutcome,
+    pub original: Vec<u8>,
+    pub new: Option<Vec<u8>>,
+}
+
+/// The result of processing every file.
+pub struct Processed {
+    pub work: Vec<Work>,
+    pub walk_errors: Vec<(String, String)>,
+    pub symlinks: usize,
+}
+
+/// Processes every file of every profile. `keep_originals` keeps each
+/// changed file's original bytes (for reports and interactive review).
+pub fn process_all(common: &Common, profiles: &[Profile], mode: Mode, keep_originals: bool) -> Processed {
+    let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let mut files: Vec<(PathBuf, usize)> = Vec::new();
+    let mut walk_errors = Vec::new();
+    let mut symlinks = 0;
+    for (i, p) in profiles.iter().enumerate() {
+        let walked = walk::collect(&p.roots, threads);
+        symlinks += walked.symlinks;
+        walk_errors.extend(walked.errors.iter().map(|e| (display_path(&e.path), e.message.clone())));
+        for f in walked.files {
+            // Explicit file arguments are always processed; walked ones obey include/exclude.
+            if p.roots.contains(&f) || p.effective.includes(&f) {
+                files.push((f, i));
+            }
+        }
+    }
+    files.sort();
+    files.dedup_by(|a, b| a.0 == b.0);
+    let opts = engine::Options { prefilter: !common.no_prefilter };
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Work)>> = Mutex::new(Vec::with_capacity(files.len()));
+    let verbose = common.verbose;
+    let progress = progress_bar(files.len(), common.quiet || verbose);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(files.len().max(1)) {
+            scope.spawn(|| {
+                let mut local = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((path, profile)) = files.get(i) else { break };
+                    if verbose {
+                        eprintln!("tame: processing {}", display_path(path));
+                    }
+                    local.push((i, process_path(path, &profiles[*profile], opts, mode, keep_originals)));
+                    progress.inc(1);
+                }
+                results.lock().expect("no panics while locked").extend(local);
+            });
+        }
+    });
+    progress.finish_and_clear();
+    let mut r = results.into_inner().expect("no panics while locked");
+    r.sort_by_key(|(i, _)| *i);
+    let mut work: Vec<Work> = r.into_iter().map(|(_, w)| w).collect();
+    work.sort_by(|a, b| a.outcome.display.cmp(&b.outcome.display));
+    Processed { work, walk_errors, symlinks }
+}
+
+/// A progress bar on stderr, only for long runs on a terminal.
+fn progress_bar(files: usize, silent: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if silent || files < 500 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(files as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mode, keep: bool) -> Work {
+    let display = display_path(path);
+    let mut outcome = FileOutcome { display, findings: Vec::new(), diff: None, changed: false, error: None };
+    let original = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            outcome.error = Some(format!("could not read: {}", walk::describe_io(&e)));
+            return Work { path: path.to_path_buf(), outcome, original: Vec::new(), new: None };
+        }
+    };
+    let ignored = profile.effective.ignored_for(path);
+    let active: Vec<&dyn Transform> =
+        profile.transforms.iter().map(|t| t.as_ref()).filter(|t| !ignored.contains(&t.spec().id.as_str())).collect();
+    let mut new = None;
+    match engine::process_with(&original, &active, opts) {
+        Ok(p) => {
+            outcome.findings = p.findings;
+            if let Some(bytes) = p.output {
+                outcome.changed = true;
+                if mode == Mode::DryRun {
+                    outcome.diff = Some(diff::unified(&outcome.display, &original, &bytes));
+                }
+                new = Some(bytes);
+            }
+        }
+        Err(e) => outcome.error = Some(e.to_string()),
+    }
+    // Keep the original only where `fix` will need it (to detect concurrent edits).
+    let keep_original = if new.is_some() && (mode == Mode::Write || keep) { original } else { Vec::new() };
+    Work { path: path.to_path_buf(), outcome, original: keep_original, new }
+}
+
+/// Writes every changed file, refusing dirty ones unless `allow_dirty`.
+pub fn write_changes(work: &mut [Work], allow_dirty: bool) {
+    let changed: Vec<PathBuf> = work.iter().filter(|w| w.new.is_some()).map(|w| w.path.clone()).collect();
+    let dirty = if allow_dirty || changed.is_empty() { Default::default() } else { write::dirty_files(&changed) };
+    for w in work.iter_mut() {
+        let Some(new) = w.new.take() else { continue };
+        if dirty.contains(&w.path) {
+            w.outcome.changed = false;
+            w.outcome.error = Some(
+                "has uncommitted changes in git; not written (commit or stash first, or pass --allow-dirty)".into(),
+            );
+            continue;
+        }
+        if let Err(e) = write::write_atomic(&w.path, &w.original, &new) {
+            w.outcome.changed = false;
+            w.outcome.error = Some(e.to_string());
+        }
+    }
+}
+
+/// Prints errors and the summary; returns the exit code.
+pub fn finish(processed: &Processed, mode: Mode, quiet: bool, err: &mut impl Write) -> u8 {
+    let mut summary = Summary { scanned: processed.work.len(), symlinks: processed.symlinks, ..Summary::default() };
+    let mut errors = processed.walk_errors.len();
+    for (path, message) in &processed.walk_errors {
+        let _ = writeln!(err, "tame: {path}: {message}");
+    }
+    for w in &processed.work {
+        let o = &w.outcome;
+        if let Some(e) = &o.error {
+            errors += 1;
+            let _ = writeln!(err, "tame: {}: {e}", o.display);
+        }
+        summary.changed += usize::from(o.changed);
+        for l in &o.findings {
+            if matches!(l.finding.kind, FindingKind::Site(_)) {
+                *summary.sites.entry(l.finding.transform).or_default() += 1;
+            }
+        }
+    }
+    summary.errors = errors;
+    let verb = match mode {
+        Mode::Check => "to change",
+        Mode::DryRun => "would change",
+        Mode::Write => "changed",
+    };
+    if !quiet {
+        let _ = writeln!(err, "{}", summary.line(verb));
+    }
+    if errors > 0 {
+        exit_code::ERROR
+    } else if mode == Mode::Check && summary.sites.values().sum::<usize>() > 0 {
+        exit_code::SITES_FOUND
+    } else {
+        exit_code::SUCCESS
+    }
+}

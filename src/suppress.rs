@@ -1,0 +1,126 @@
+//! Suppression comments: `# tame: ignore`, `# tame: ignore[ID,...]` on a
+//! site's first line, and `# tame: ignore-file` near the top of a file.
+//!
+//! Like Ruff's `noqa`, a comment that suppresses nothing is reported (by
+//! `check --explain`), so stale suppressions do not pile up.
+
+use tree_sitter::Tree;
+
+use crate::transforms::{Finding, FindingKind};
+
+/// How many lines from the top an `ignore-file` comment may sit.
+pub const FILE_IGNORE_LINES: usize = 20;
+
+/// Whether the file opts out as a whole.
+pub fn file_ignored(text: &str) -> Option<usize> {
+    text.lines().take(FILE_IGNORE_LINES).position(|l| {
+        let t = l.trim_start();
+        t.starts_with('#') && t.contains("tame: ignore-file")
+    })
+}
+
+/// One `# tame: ignore` comment.
+#[derive(Debug)]
+struct Ignore {
+    /// 0-based line.
+    line: usize,
+    /// `None`: every transform.
+    ids: Option<Vec<String>>,
+    start: usize,
+    end: usize,
+    used: bool,
+}
+
+fn parse_comments(text: &str, tree: &Tree) -> Vec<Ignore> {
+    let mut out = Vec::new();
+    for pos in memchr::memmem::find_iter(text.as_bytes(), b"tame: ignore") {
+        let rest = &text[pos + "tame: ignore".len()..];
+        if rest.starts_with("-file") {
+            continue;
+        }
+        let Some(node) = tree.root_node().descendant_for_byte_range(pos, pos) else { continue };
+        if node.kind() != "comment" {
+            continue;
+        }
+        let ids = rest.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(inner, _)| {
+            inner.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect::<Vec<_>>()
+        });
+        out.push(Ignore {
+            line: node.start_position().row,
+            ids,
+            start: node.start_byte(),
+            end: node.end_byte(),
+            used: false,
+        });
+    }
+    out
+}
+
+/// Turns sites under a matching comment into `suppressed` skips. With
+/// `report_unused`, appends an `unused-ignore` finding per comment that
+/// suppressed no site of the active transforms.
+pub fn apply(text: &str, tree: &Tree, findings: &mut Vec<Finding>, active: &[&str], report_unused: bool) {
+    if memchr::memmem::find(text.as_bytes(), b"tame: ignore").is_none() {
+        return;
+    }
+    let mut ignores = parse_comments(text, tree);
+    if ignores.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut() {
+        if !matches!(f.kind, FindingKind::Site(_)) {
+            continue;
+        }
+        let line = text[..f.range.start].matches('\n').count();
+        if let Some(ig) = ignores
+            .iter_mut()
+            .find(|ig| ig.line == line && ig.ids.as_ref().is_none_or(|ids| ids.iter().any(|i| i == f.transform)))
+        {
+            ig.used = true;
+            f.kind = FindingKind::Skipped {
+                class: "suppressed".into(),
+                evidence: format!("`{}` at line {}", text[ig.start..ig.end].trim(), ig.line + 1),
+            };
+        }
+    }
+    if report_unused {
+        for ig in ignores.iter().filter(|ig| !ig.used) {
+            // A comment naming only transforms that are not running cannot be judged.
+            if ig.ids.as_ref().is_some_and(|ids| !ids.iter().any(|i| active.contains(&i.as_str()))) {
+                continue;
+            }
+            findings.push(Finding {
+                transform: "tame",
+                range: ig.start..ig.end,
+                message: "unused suppression comment".into(),
+                kind: FindingKind::Skipped {
+                    class: "unused-ignore".into(),
+                    evidence: format!("`{}` suppresses nothing on this line", text[ig.start..ig.end].trim()),
+                },
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_ignore_only_near_the_top_and_in_comments() {
+        assert_eq!(file_ignored("# tame: ignore-file\nx = 1\n"), Some(0));
+        assert_eq!(file_ignored("x = '# tame: ignore-file'\n"), None);
+        let late = format!("{}# tame: ignore-file\n", "x = 1\n".repeat(FILE_IGNORE_LINES));
+        assert_eq!(file_ignored(&late), None);
+    }
+
+    #[test]
+    fn comments_in_strings_do_not_count() {
+        let text = "s = '# tame: ignore'\nwhile True:  # tame: ignore[bounded-retry]\n    pass\n";
+        let tree = crate::parse::parse(text).unwrap();
+        let found = parse_comments(text, &tree);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].line, 1);
+        assert_eq!(found[0].ids, Some(vec!["bounded-retry".to_owned()]));
+    }
+}
