@@ -80,7 +80,18 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         transforms.iter().copied().filter(|t| !opts.prefilter || triggers_match(*t, bytes)).collect();
     if active.is_empty() {
         // Still reject what tame could never read, so errors do not depend on the prefilter.
-        Source::decode(bytes)?;
+        let source = Source::decode(bytes)?;
+        if memchr::memmem::find(bytes, b"tame: ignore").is_some()
+            && crate::suppress::file_ignored(&source.text).is_none()
+        {
+            // No transform can match, so every suppression comment here is unused.
+            let tree = parse::parse(&source.text)?;
+            let ids: Vec<&str> = transforms.iter().map(|t| t.spec().id.as_str()).collect();
+            let mut findings = Vec::new();
+            crate::suppress::apply(&source.text, &tree, &mut findings, &ids, true);
+            let located = findings.into_iter().map(|f| locate(&source.text, f)).collect();
+            return Ok(Processed { findings: located, prefiltered: true, ..Processed::default() });
+        }
         return Ok(Processed { prefiltered: true, ..Processed::default() });
     }
     let source = Source::decode(bytes)?;
@@ -105,22 +116,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
     for round in 0..=MAX_ROUNDS {
         let findings = run_transforms(&active, &text, &tree, &source.indent, eol, &errors_before, round == 0);
         if round == 0 {
-            result.findings = findings
-                .iter()
-                .map(|f| Located {
-                    start: line_col(&text, f.range.start),
-                    end: line_col(&text, f.range.end),
-                    edit_positions: match &f.kind {
-                        FindingKind::Site(fix) => fix
-                            .edits
-                            .iter()
-                            .map(|e| (line_col(&text, e.range.start), line_col(&text, e.range.end)))
-                            .collect(),
-                        FindingKind::Skipped { .. } => Vec::new(),
-                    },
-                    finding: f.clone(),
-                })
-                .collect();
+            result.findings = findings.iter().map(|f| locate(&text, f.clone())).collect();
         }
         let fixes: Vec<&Fix> = findings
             .iter()
@@ -145,6 +141,21 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         result.output = Some(source.encode(&text).ok_or(FileError::Encode(source.encoding))?);
     }
     Ok(result)
+}
+
+/// Positions a finding (and its edits) in `text`.
+fn locate(text: &str, finding: Finding) -> Located {
+    Located {
+        start: line_col(text, finding.range.start),
+        end: line_col(text, finding.range.end),
+        edit_positions: match &finding.kind {
+            FindingKind::Site(fix) => {
+                fix.edits.iter().map(|e| (line_col(text, e.range.start), line_col(text, e.range.end))).collect()
+            }
+            FindingKind::Skipped { .. } => Vec::new(),
+        },
+        finding,
+    }
 }
 
 /// Runs the transforms on one version of the text. Sites that touch a region

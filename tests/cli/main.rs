@@ -11,3 +11,4 @@ mod common;
 mod contract;
 mod driver_load_error;
 mod fixtures;
+mod workflow;
