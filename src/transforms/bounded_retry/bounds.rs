@@ -1,0 +1,226 @@
+//! What already bounds a loop, or marks it as a service loop: the evidence
+//! `check --explain` shows for loops left alone.
+//!
+//! - an enclosing `with ...Timeout(...)` block;
+//! - a counter incremented in the loop and compared in an exit condition;
+//! - elapsed time or a deadline compared in an exit condition, directly, via a
+//!   local assigned from a clock read, or via a helper (`timed_out(...)`);
+//! - exits that fire only on a stop or shutdown command.
+//!
+//! These are name heuristics on purpose: a false "bounded" leaves a loop
+//! alone (a missed rewrite), while a false "unbounded" would put a second
+//! bound on code that already has one, which a reviewer rejects.
+
+use regex::Regex;
+use std::sync::OnceLock;
+use tree_sitter::Node;
+
+use super::exits::Exit;
+use crate::parse::walk;
+use crate::python::is_scope;
+use crate::transforms::Ctx;
+
+pub fn line(n: Node<'_>) -> usize {
+    n.start_position().row + 1
+}
+
+pub fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s).trim()
+}
+
+pub fn enclosing_timeout<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Option<Node<'t>> {
+    let mut cur = lp.parent();
+    while let Some(p) = cur {
+        if is_scope(p.kind()) {
+            return None;
+        }
+        if p.kind() == "with_statement" {
+            let mut found = None;
+            walk(
+                p,
+                |n| n.id() == p.id() || matches!(n.kind(), "with_clause" | "with_item" | "as_pattern"),
+                |n| {
+                    if found.is_none() && n.kind() == "call" {
+                        let f = n.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
+                        if f.rsplit('.').next().is_some_and(|last| last.to_ascii_lowercase().contains("timeout")) {
+                            found = Some(n);
+                        }
+                    }
+                },
+            );
+            if found.is_some() {
+                return found;
+            }
+        }
+        cur = p.parent();
+    }
+    None
+}
+
+/// Names/attributes (`tries`, `self._retries`) referenced in `cond`.
+fn references<'t>(ctx: &Ctx<'t>, cond: Node<'t>) -> Vec<(&'t str, Node<'t>)> {
+    let mut out = Vec::new();
+    walk(
+        cond,
+        |n| n.kind() != "attribute",
+        |n| {
+            if matches!(n.kind(), "identifier" | "attribute") {
+                out.push((ctx.text(n), n));
+            }
+        },
+    );
+    out
+}
+
+pub fn counter_bound<'t>(ctx: &Ctx<'t>, body: Node<'t>, exits: &[Exit<'t>]) -> Option<String> {
+    let mut counters: Vec<&str> = Vec::new();
+    walk(
+        body,
+        |n| n.id() == body.id() || !is_scope(n.kind()),
+        |n| {
+            let left = match n.kind() {
+                "augmented_assignment" => {
+                    let op = n.child_by_field_name("operator").map(|o| ctx.text(o)).unwrap_or("");
+                    if matches!(op, "+=" | "-=") { n.child_by_field_name("left") } else { None }
+                }
+                "assignment" => {
+                    let (l, r) = (n.child_by_field_name("left"), n.child_by_field_name("right"));
+                    match (l, r) {
+                        (Some(l), Some(r))
+                            if r.kind() == "binary_operator" && {
+                                let t = ctx.text(r);
+                                let lt = ctx.text(l);
+                                (t.starts_with(lt) || t.ends_with(lt)) && (t.contains('+') || t.contains('-'))
+                            } =>
+                        {
+                            Some(l)
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            if let Some(l) = left.filter(|l| matches!(l.kind(), "identifier" | "attribute")) {
+                counters.push(ctx.text(l));
+            }
+        },
+    );
+    for e in exits {
+        for g in &e.guards {
+            for (name, n) in references(ctx, *g) {
+                if counters.contains(&name) {
+                    return Some(format!("bounded by `{name}` (incremented in the loop) compared at line {}", line(n)));
+                }
+            }
+        }
+    }
+    None
+}
+
+fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pat).expect("valid regex"))
+}
+
+fn clock_call(ctx: &Ctx<'_>, call: Node<'_>) -> bool {
+    static CLOCK: OnceLock<Regex> = OnceLock::new();
+    let f = call.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
+    re(&CLOCK, r"(^|\.)(time|monotonic|monotonic_ns|time_ns|perf_counter|utcnow|now|utcnow_ts|clock)$").is_match(f)
+}
+
+fn has_clock(ctx: &Ctx<'_>, n: Node<'_>) -> bool {
+    let found = std::cell::Cell::new(false);
+    walk(n, |_| !found.get(), |c| found.set(found.get() || (c.kind() == "call" && clock_call(ctx, c))));
+    found.get()
+}
+
+/// A time bound in an exit condition: a deadline/timeout helper, or a clock
+/// reading compared against a budget (a `timeout`/`deadline`-like name, or a
+/// start time captured before the loop).
+pub fn time_bound<'t>(ctx: &Ctx<'t>, lp: Node<'t>, exits: &[Exit<'t>]) -> Option<String> {
+    static HELPER: OnceLock<Regex> = OnceLock::new();
+    static BUDGET: OnceLock<Regex> = OnceLock::new();
+    let helper = re(
+        &HELPER,
+        r"(?i)(timed?_?out|expired?|deadline|time_?left|remaining|check_return|elapsed|is_older_than|is_newer_than)",
+    );
+    let budget = re(
+        &BUDGET,
+        r"(?i)(deadline|timeout|time_out|expir|elapsed|max_?(wait|time|duration)|end_?time|stop_?time|give_?up|time_?limit)",
+    );
+    let scope = crate::python::enclosing_function(lp).unwrap_or_else(|| ctx.root());
+    for e in exits {
+        for g in &e.guards {
+            let helper_call = std::cell::Cell::new(None);
+            walk(
+                *g,
+                |_| helper_call.get().is_none(),
+                |c| {
+                    if c.kind() == "call" {
+                        let f = c.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
+                        if helper.is_match(f.rsplit('.').next().unwrap_or(f)) {
+                            helper_call.set(Some(c));
+                        }
+                    }
+                },
+            );
+            if let Some(c) = helper_call.get() {
+                return Some(format!("bounded by `{}` compared at line {}", first_line(ctx.text(c)), line(c)));
+            }
+            let mut clock = has_clock(ctx, *g);
+            let mut budget_ref: Option<&str> = None;
+            for (name, _) in references(ctx, *g) {
+                if budget.is_match(name) {
+                    budget_ref.get_or_insert(name);
+                }
+                // One level of locals: `now = time.time()`, `deadline = time.time() + t`.
+                for rhs in assignments_to(ctx, scope, name) {
+                    if has_clock(ctx, rhs) {
+                        clock = true;
+                        if rhs.end_byte() <= lp.start_byte() {
+                            budget_ref.get_or_insert(name);
+                        }
+                        for (inner, _) in references(ctx, rhs) {
+                            if budget.is_match(inner) {
+                                budget_ref.get_or_insert(name);
+                            }
+                        }
+                    }
+                }
+            }
+            if let (true, Some(name)) = (clock, budget_ref) {
+                return Some(format!("bounded by elapsed time (`{name}`) compared at line {}", line(*g)));
+            }
+        }
+    }
+    None
+}
+
+/// Right-hand sides of assignments to `name` in `scope` (not nested scopes).
+fn assignments_to<'t>(ctx: &Ctx<'t>, scope: Node<'t>, name: &str) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    walk(
+        scope,
+        |n| n.id() == scope.id() || !is_scope(n.kind()),
+        |n| {
+            if n.kind() == "assignment"
+                && let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right"))
+                && ctx.text(l) == name
+            {
+                out.push(r);
+            }
+        },
+    );
+    out
+}
+
+pub fn is_stop_exit(ctx: &Ctx<'_>, e: &Exit<'_>) -> bool {
+    static STOP: OnceLock<Regex> = OnceLock::new();
+    static HANDLER: OnceLock<Regex> = OnceLock::new();
+    let stop = re(
+        &STOP,
+        r"(?i)(stop|shut_?down|shutting|terminat|\bquit|\bexit(ing|ed)?\b|_exit(ing)?\b|should_?exit|running|alive|cancel|kill|closed|closing)",
+    );
+    let handler = re(&HANDLER, r"(KeyboardInterrupt|SystemExit|GreenletExit|CancelledError)");
+    e.guards.iter().any(|g| stop.is_match(ctx.text(*g)))
+        || e.in_handler.is_some_and(|h| h.child_by_field_name("value").is_some_and(|v| handler.is_match(ctx.text(v))))
+}

@@ -1,0 +1,157 @@
+//! The rewrite of one unbounded wait loop:
+//!
+//! ```python
+//! _attempts, _deadline = 0, time.monotonic() + 300.0      # inserted
+//! while _attempts < 1000 and time.monotonic() < _deadline:  # was: while True:
+//!     _attempts += 1                                       # inserted
+//!     ...                                                  # body untouched,
+//!     eventlet.sleep(max(0.0, min(wait, _deadline - time.monotonic())))  # but sleeps clamped
+//! else:                                                    # inserted: runs only
+//!     raise TimeoutError("f: gave up ...")                 # when the budget is spent
+//! ```
+//!
+//! Only insertions and in-place replacements: the body is never re-indented,
+//! so comments and formatting survive byte for byte. An existing `else:` of
+//! a `while True:` loop never ran; the `raise` becomes its first statement,
+//! so it still never runs.
+
+use tree_sitter::Node;
+
+use super::{BoundedRetry, Candidate, LoopNames};
+use crate::edits::{Applicability, Edit, Fix, HeaderItem};
+use crate::python::{line_indent, line_start, next_line_start, qualified_name};
+use crate::transforms::Ctx;
+
+pub fn fmt_seconds(s: f64) -> String {
+    if s.fract() == 0.0 { format!("{s:.0}") } else { format!("{s}") }
+}
+
+fn float_literal(s: f64) -> String {
+    if s.fract() == 0.0 { format!("{s:.1}") } else { format!("{s}") }
+}
+
+/// The first statement of a block that is not a comment.
+fn first_statement(block: Node<'_>) -> Option<Node<'_>> {
+    let mut c = block.walk();
+    block.named_children(&mut c).find(|n| n.kind() != "comment")
+}
+
+impl BoundedRetry {
+    pub(super) fn render(
+        &self,
+        ctx: &Ctx<'_>,
+        c: &Candidate<'_>,
+        (time, time_import): &(String, Option<HeaderItem>),
+        names: &mut LoopNames,
+    ) -> Result<Fix, String> {
+        let (src, lp, eol) = (ctx.src, c.lp, ctx.eol);
+        let body = lp.child_by_field_name("body").ok_or("the loop has no body")?;
+        let first = first_statement(body).ok_or("the loop body is empty")?;
+        if first.start_position().row == lp.start_position().row {
+            return Err("the body is on the header's line; rewrite it by hand".into());
+        }
+        let old_else = lp.child_by_field_name("alternative");
+        if old_else.is_some() && !self.raise {
+            return Err(
+                "the loop has an `else:` clause, which would start running when the budget is spent; rewrite it by hand"
+                    .into(),
+            );
+        }
+        let mut header: Vec<HeaderItem> = time_import.iter().cloned().collect();
+        let exc_name = if self.raise { Some(self.exception.name_at(ctx, lp, &mut header)?) } else { None };
+        for s in &c.sleeps {
+            let arg = s.arg.ok_or("a sleep without a duration")?;
+            if matches!(arg.kind(), "list_splat" | "dictionary_splat" | "keyword_argument") {
+                return Err(format!("cannot clamp the sleep argument `{}`", ctx.text(arg)));
+            }
+        }
+        let indent = line_indent(src, lp.start_byte());
+        let body_indent = line_indent(src, first.start_byte());
+        let [attempts, deadline] = names.fresh(ctx, lp, ["_attempts", "_deadline"]);
+        let now = format!("{time}.monotonic()");
+        let mut edits = vec![
+            Edit::insert(
+                line_start(src, lp.start_byte()),
+                format!("{indent}{attempts}, {deadline} = 0, {now} + {}{eol}", float_literal(self.deadline)),
+            ),
+            Edit::replace(c.cond.byte_range(), format!("{attempts} < {} and {now} < {deadline}", self.max_attempts)),
+            Edit::insert(next_line_start(src, header_end(lp)), format!("{body_indent}{attempts} += 1{eol}")),
+        ];
+        for s in &c.sleeps {
+            let arg = s.arg.expect("checked above");
+            edits
+                .push(Edit::replace(arg.byte_range(), format!("max(0.0, min({}, {deadline} - {now}))", ctx.text(arg))));
+        }
+        if let Some(exc) = exc_name {
+            let q = ctx.quote;
+            let message = format!(
+                "{}: gave up waiting after {} attempts or {} s",
+                qualified_name(lp, src),
+                self.max_attempts,
+                fmt_seconds(self.deadline)
+            )
+            .replace('\\', "\\\\")
+            .replace(q, &format!("\\{q}"));
+            let raise = format!("raise {exc}({q}{message}{q})");
+            match old_else {
+                Some(alt) => {
+                    let alt_body = alt.child_by_field_name("body").ok_or("the `else:` clause has no body")?;
+                    let alt_first = first_statement(alt_body).ok_or("the `else:` clause is empty")?;
+                    if alt_first.start_position().row == alt.start_position().row {
+                        return Err("the `else:` body is on its header's line; rewrite it by hand".into());
+                    }
+                    let alt_indent = line_indent(src, alt_first.start_byte());
+                    edits
+                        .push(Edit::insert(next_line_start(src, header_end(alt)), format!("{alt_indent}{raise}{eol}")));
+                }
+                None => {
+                    let at = loop_end(src, lp, indent.len());
+                    let lead = if at == src.len() && !src.ends_with(['\n', '\r']) { eol } else { "" };
+                    let tail = if lead.is_empty() { eol } else { "" };
+                    edits.push(Edit::insert(at, format!("{lead}{indent}else:{eol}{body_indent}{raise}{tail}")));
+                }
+            }
+        }
+        Ok(Fix { edits, header, applicability: Applicability::Review })
+    }
+}
+
+/// End of the header of a `while` loop or an `else:` clause (its colon).
+pub(super) fn header_end(n: Node<'_>) -> usize {
+    let mut c = n.walk();
+    let colon = n.children(&mut c).find(|n| n.kind() == ":").map(|n| n.end_byte());
+    colon.unwrap_or(n.start_byte())
+}
+
+/// Where an `else:` clause goes: after the loop's last line, and after any
+/// comment lines indented deeper than the loop (they read as part of its body).
+fn loop_end(src: &str, lp: Node<'_>, indent_width: usize) -> usize {
+    let mut at = next_line_start(src, lp.end_byte());
+    let mut probe = at;
+    while probe < src.len() {
+        let next = next_line_start(src, probe);
+        let line = &src[probe..next];
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        let width = line.len() - trimmed.len();
+        if trimmed.starts_with('#') && width > indent_width {
+            at = next;
+        } else if !trimmed.trim().is_empty() {
+            break;
+        }
+        probe = next;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_rendering() {
+        assert_eq!(float_literal(300.0), "300.0");
+        assert_eq!(float_literal(2.5), "2.5");
+        assert_eq!(fmt_seconds(300.0), "300");
+        assert_eq!(fmt_seconds(0.5), "0.5");
+    }
+}
