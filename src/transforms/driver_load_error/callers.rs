@@ -1,0 +1,108 @@
+//! For `check --explain`: the call sites, in the same file, of functions whose
+//! exits were rewritten. Each now raises where it used to end the process,
+//! so a caller that relied on the exit should catch the exception (at the
+//! entry point, typically). Callers in other files are not listed: the
+//! engine runs transforms one file at a time.
+
+use tree_sitter::Node;
+
+use super::ID;
+use super::render::locally_bound;
+use crate::parse::walk;
+use crate::python::qualified_name;
+use crate::transforms::{Ctx, Finding, FindingKind};
+
+/// The class a function is a method of, if it is one.
+fn class_of(f: Node<'_>) -> Option<Node<'_>> {
+    let mut up = f.parent()?;
+    if up.kind() == "decorated_definition" {
+        up = up.parent()?;
+    }
+    up.parent().filter(|c| up.kind() == "block" && c.kind() == "class_definition")
+}
+
+/// Whether a function is defined at module level.
+fn is_top_level(f: Node<'_>) -> bool {
+    let mut up = f.parent();
+    if up.is_some_and(|u| u.kind() == "decorated_definition") {
+        up = up.and_then(|u| u.parent());
+    }
+    up.is_some_and(|u| u.kind() == "module")
+}
+
+fn is_inside(n: Node<'_>, ancestor: Node<'_>) -> bool {
+    ancestor.start_byte() <= n.start_byte() && n.end_byte() <= ancestor.end_byte()
+}
+
+/// Lists calls of the `rewritten` functions, and the stevedore managers that
+/// register one of them as a failure callback (`registrations`: the
+/// keyword argument and the callback's function name).
+pub fn list(
+    ctx: &Ctx<'_>,
+    rewritten: &[Node<'_>],
+    registrations: &[(Node<'_>, &str)],
+    exception: &str,
+    out: &mut Vec<Finding>,
+) {
+    if rewritten.is_empty() {
+        return;
+    }
+    let named: Vec<(&str, Node<'_>)> =
+        rewritten.iter().filter_map(|f| Some((ctx.text(f.child_by_field_name("name")?), *f))).collect();
+    let note = |call: Node<'_>, what: String| Finding {
+        transform: ID,
+        range: call.byte_range(),
+        message: format!("`{}` may reach a rewritten exit", first_line(ctx.text(call))),
+        kind: FindingKind::Skipped {
+            class: "caller".into(),
+            evidence: format!(
+                "{what}, which now raises `{exception}` where it exited the process: catch it here or at the \
+                 entry point if the process should still exit"
+            ),
+        },
+    };
+    walk(
+        ctx.root(),
+        |_| true,
+        |n| {
+            if n.kind() != "call" {
+                return;
+            }
+            let Some(callee) = n.child_by_field_name("function") else { return };
+            for (name, f) in &named {
+                if calls(ctx, callee, name, *f) {
+                    out.push(note(n, format!("calls `{}()`", qualified_name(*f, ctx.src))));
+                }
+            }
+        },
+    );
+    for (kw, name) in registrations {
+        let Some(manager) = kw.parent().and_then(|args| args.parent()).filter(|c| c.kind() == "call") else {
+            continue;
+        };
+        let Some((_, f)) = named.iter().find(|(n, _)| n == name) else { continue };
+        let keyword = kw.child_by_field_name("name").map(|k| ctx.text(k)).unwrap_or("");
+        out.push(note(manager, format!("registers `{}()` as stevedore's `{keyword}`", qualified_name(*f, ctx.src))));
+    }
+}
+
+/// Whether `callee` (a call's function) refers to function `f` named `name`.
+fn calls(ctx: &Ctx<'_>, callee: Node<'_>, name: &str, f: Node<'_>) -> bool {
+    match (callee.kind(), class_of(f)) {
+        // `name(...)` with the module-level function in scope.
+        ("identifier", None) => ctx.text(callee) == name && is_top_level(f) && !locally_bound(ctx, name, callee),
+        // `self.name(...)`/`cls.name(...)` inside the class, `Class.name(...)` anywhere.
+        ("attribute", Some(class)) => {
+            let attr = callee.child_by_field_name("attribute").map(|a| ctx.text(a));
+            let object = callee.child_by_field_name("object").map(|o| ctx.text(o)).unwrap_or("");
+            let class_name = class.child_by_field_name("name").map(|c| ctx.text(c)).unwrap_or("");
+            attr == Some(name)
+                && (object == class_name || (matches!(object, "self" | "cls") && is_inside(callee, class)))
+        }
+        _ => false,
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s).trim()
+}

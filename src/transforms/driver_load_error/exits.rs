@@ -1,0 +1,109 @@
+//! Recognising process exits: `raise SystemExit[(...)]` and statements that
+//! only call `sys.exit`, `exit` or `quit`, resolved through imports so
+//! `from sys import exit as die` counts and a local `def exit` does not.
+
+use tree_sitter::Node;
+
+use crate::transforms::Ctx;
+
+/// An exit statement and what it carried.
+pub struct Exit<'t> {
+    /// The statement to replace (a `raise_statement` or an `expression_statement`).
+    pub stmt: Node<'t>,
+    /// The exit's argument, if any.
+    pub arg: Option<Node<'t>>,
+    /// An existing `from` clause.
+    pub cause: Option<Node<'t>>,
+    /// Whether tame can rewrite the arguments (one positional argument at most).
+    pub simple: bool,
+}
+
+/// The exit in statement `n`, if it is one.
+pub fn exit_of<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<Exit<'t>> {
+    let r = ctx.resolver();
+    match n.kind() {
+        "raise_statement" => {
+            let e = n.named_child(0)?;
+            let cause = n.child_by_field_name("cause");
+            let (callee, arg) = match e.kind() {
+                "call" => (e.child_by_field_name("function")?, single_arg(e)),
+                _ => (e, Some(None)),
+            };
+            (r.resolve(callee)?.as_str() == "builtins.SystemExit").then(|| Exit {
+                stmt: n,
+                arg: arg.flatten(),
+                cause,
+                simple: arg.is_some(),
+            })
+        }
+        "expression_statement" if n.named_child_count() == 1 => {
+            let call = n.named_child(0).filter(|c| c.kind() == "call")?;
+            let path = r.resolve(call.child_by_field_name("function")?)?;
+            let arg = single_arg(call);
+            matches!(path.as_str(), "sys.exit" | "builtins.exit" | "builtins.quit").then(|| Exit {
+                stmt: n,
+                arg: arg.flatten(),
+                cause: None,
+                simple: arg.is_some(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A call to something *spelled* `exit`/`quit`/`sys.exit` that is not the
+/// process exit because a local binding shadows it, as `(spelling, what it
+/// is here)`.
+pub fn shadowed_exit<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<(&'t str, &'static str)> {
+    if n.kind() != "expression_statement" || n.named_child_count() != 1 {
+        return None;
+    }
+    let call = n.named_child(0).filter(|c| c.kind() == "call")?;
+    let f = call.child_by_field_name("function")?;
+    let spelled = ctx.text(f);
+    if !matches!(spelled, "exit" | "quit" | "sys.exit") {
+        return None;
+    }
+    match ctx.resolver().resolve(f).as_deref() {
+        Some("sys.exit" | "builtins.exit" | "builtins.quit") => None,
+        Some(_) => Some((spelled, "an imported name")),
+        None => Some((spelled, "bound locally (a function, parameter or assignment)")),
+    }
+}
+
+/// `Some(None)` for no argument, `Some(Some(a))` for one positional argument,
+/// `None` for anything else (which tame does not rewrite).
+fn single_arg(call: Node<'_>) -> Option<Option<Node<'_>>> {
+    let args = call.child_by_field_name("arguments")?;
+    let mut c = args.walk();
+    let named: Vec<Node<'_>> = args.named_children(&mut c).filter(|n| n.kind() != "comment").collect();
+    match named.as_slice() {
+        [] => Some(None),
+        [a] if !matches!(a.kind(), "keyword_argument" | "list_splat" | "dictionary_splat") => Some(Some(*a)),
+        _ => None,
+    }
+}
+
+/// A status code rather than a message: no argument, `None`, a bool or an
+/// integer. (`SystemExit("text")` prints the text and exits with status 1.)
+pub fn is_status(arg: Option<Node<'_>>) -> bool {
+    match arg {
+        None => true,
+        Some(a) => match a.kind() {
+            "integer" | "none" | "true" | "false" => true,
+            "unary_operator" => a.named_child(0).is_some_and(|x| x.kind() == "integer"),
+            "parenthesized_expression" => is_status(a.named_child(0)),
+            _ => false,
+        },
+    }
+}
+
+/// An explicit success status (`sys.exit(0)`, `SystemExit(False)`): the code
+/// ends the process on purpose, not because loading failed.
+pub fn is_success(ctx: &Ctx<'_>, arg: Option<Node<'_>>) -> bool {
+    match arg {
+        Some(a) if a.kind() == "parenthesized_expression" => is_success(ctx, a.named_child(0)),
+        Some(a) => matches!(a.kind(), "integer" | "false") && matches!(ctx.text(a), "0" | "False"),
+        None => false,
+    }
+}

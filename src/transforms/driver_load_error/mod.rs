@@ -1,0 +1,361 @@
+//! `driver-load-error`: `SystemExit` in driver loading becomes a typed exception.
+//!
+//! Documentation, options and query: `transforms/driver-load-error.toml`.
+//! Precision is the point: most exits are legitimate. The analysis first
+//! finds the driver-loading *regions*:
+//! - functions named like loaders (`function_regex`), or registered as a
+//!   stevedore failure callback;
+//! - `except` handlers that catch a loading error around a [`loaders`] call
+//!   whose driver name is not fixed in the source, outside entry points;
+//! - the "no driver configured" checks before such a `try` (`if` statements
+//!   testing the name the loader gets).
+//!
+//! Every exit inside a region is rewritten ([`render`]); every other exit is
+//! reported as skipped with the reason, and the call sites of rewritten
+//! functions are listed ([`callers`]), so `check --explain` shows both.
+
+mod callers;
+mod exits;
+mod loaders;
+mod render;
+
+use std::collections::HashSet;
+
+use regex::Regex;
+use tree_sitter::Node;
+
+use exits::{Exit, exit_of, is_success, shadowed_exit};
+use loaders::{Loads, catches_load_error, driver_checks, driver_name, entry_point, loader_of, try_loads};
+use render::{Around, Callback, HandlerNames, docstring_edit, enclosing_handler, exception_name, replacement};
+
+use crate::edits::{Applicability, Fix};
+use crate::parse::walk;
+use crate::python::{enclosing_function, is_scope, qualified_name};
+use crate::transforms::{Ctx, ExceptionRef, Finding, FindingKind, OptionError, OptionValues, Spec, Transform, opt};
+
+const ID: &str = "driver-load-error";
+
+pub struct DriverLoadError {
+    spec: &'static Spec,
+    function_regex: Regex,
+    loaders: Vec<String>,
+    exception: ExceptionRef,
+    base: ExceptionRef,
+}
+
+pub fn build(spec: &'static Spec, options: &OptionValues) -> Result<Box<dyn Transform>, OptionError> {
+    let err =
+        |option: &str, problem: String| OptionError { transform: spec.id.clone(), option: option.into(), problem };
+    let pattern = opt(options, spec, "function_regex").as_str().unwrap_or("");
+    let function_regex = Regex::new(pattern).map_err(|e| err("function_regex", format!("invalid regex: {e}")))?;
+    let loaders: Vec<String> = opt(options, spec, "loaders")
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    if loaders.iter().any(|l| l.is_empty()) {
+        return Err(err("loaders", "entries must not be empty".into()));
+    }
+    let exception =
+        ExceptionRef::parse(opt(options, spec, "exception").as_str().unwrap_or("")).map_err(|p| err("exception", p))?;
+    let base = ExceptionRef::parse(opt(options, spec, "base").as_str().unwrap_or("")).map_err(|p| err("base", p))?;
+    Ok(Box::new(DriverLoadError { spec, function_regex, loaders, exception, base }))
+}
+
+/// Why a region is driver-loading code.
+#[derive(Clone, Copy)]
+enum Why<'t> {
+    /// A function named like a loader.
+    Named(Node<'t>),
+    /// A stevedore failure callback.
+    Callback(Callback, Node<'t>),
+    /// An `except` handler around this loader call.
+    Handler(Node<'t>),
+    /// A check of the driver name before this loader call.
+    Check(Node<'t>),
+}
+
+struct Region<'t> {
+    /// The subtree holding the exits (a function body, a handler, an `if`).
+    node: Node<'t>,
+    why: Why<'t>,
+}
+
+impl Transform for DriverLoadError {
+    fn spec(&self) -> &'static Spec {
+        self.spec
+    }
+
+    fn run(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let registrations = self.registrations(ctx);
+        let regions = self.regions(ctx, &registrations);
+        let names = HandlerNames::default();
+        let mut seen = HashSet::new();
+        let mut rewritten: Vec<Node<'_>> = Vec::new();
+        for region in &regions {
+            walk(
+                region.node,
+                |n| n.id() == region.node.id() || !is_scope(n.kind()),
+                |n| {
+                    if let Some(exit) = exit_of(ctx, n) {
+                        if seen.insert(exit.stmt.id()) {
+                            let finding = self.site(ctx, &exit, region, &regions, &names);
+                            if matches!(finding.kind, FindingKind::Site(_))
+                                && let Some(f) = enclosing_function(exit.stmt).filter(|f| !rewritten.contains(f))
+                            {
+                                rewritten.push(f);
+                            }
+                            out.push(finding);
+                        }
+                    } else if let Some((spelled, what)) = shadowed_exit(ctx, n)
+                        && seen.insert(n.id())
+                    {
+                        let evidence = format!("{}: `{spelled}` is {what}, not the process exit", place(ctx, n));
+                        out.push(skipped(n, ctx, "shadowed", evidence));
+                    }
+                },
+            );
+        }
+        // Exits outside driver-loading code, for `check --explain`.
+        walk(
+            ctx.root(),
+            |_| true,
+            |n| {
+                if matches!(n.kind(), "raise_statement" | "expression_statement")
+                    && !seen.contains(&n.id())
+                    && let Some(exit) = exit_of(ctx, n)
+                {
+                    let (class, evidence) = self.why_not(ctx, &exit, &regions);
+                    out.push(skipped(exit.stmt, ctx, class, evidence));
+                }
+            },
+        );
+        let callbacks: Vec<(Node<'_>, &str)> = registrations.iter().map(|(kw, name, _)| (*kw, *name)).collect();
+        callers::list(ctx, &rewritten, &callbacks, self.exception.name(), out);
+    }
+}
+
+fn skipped(stmt: Node<'_>, ctx: &Ctx<'_>, class: &str, evidence: String) -> Finding {
+    Finding {
+        transform: ID,
+        range: stmt.byte_range(),
+        message: format!("`{}` left alone", first_line(ctx.text(stmt))),
+        kind: FindingKind::Skipped { class: class.into(), evidence },
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s).trim()
+}
+
+/// `importutils.import_object()` for messages.
+fn callee(ctx: &Ctx<'_>, call: Node<'_>) -> String {
+    let f = call.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
+    format!("{}()", f.split_whitespace().collect::<String>())
+}
+
+fn place(ctx: &Ctx<'_>, n: Node<'_>) -> String {
+    enclosing_function(n)
+        .map(|f| format!("in `{}()`", qualified_name(f, ctx.src)))
+        .unwrap_or_else(|| "at module level".into())
+}
+
+impl DriverLoadError {
+    /// The stevedore failure callbacks registered in the file: the keyword
+    /// argument, the function name it names, and which callback it is.
+    fn registrations<'t>(&self, ctx: &Ctx<'t>) -> Vec<(Node<'t>, &'t str, Callback)> {
+        let mut out = Vec::new();
+        for value in ctx.captures(self.spec, "callback") {
+            let Some(kw) = value.parent().filter(|p| p.kind() == "keyword_argument") else { continue };
+            let key = kw.child_by_field_name("name").map(|k| ctx.text(k)).unwrap_or("");
+            let kind =
+                if key == "on_load_failure_callback" { Callback::LoadFailure } else { Callback::MissingEntrypoints };
+            let name = ctx.text(value).rsplit('.').next().unwrap_or("").trim();
+            out.push((kw, name, kind));
+        }
+        out
+    }
+
+    /// The driver-loading regions, most specific first: handlers, then the
+    /// checks before them, then whole functions.
+    fn regions<'t>(&self, ctx: &Ctx<'t>, registrations: &[(Node<'t>, &'t str, Callback)]) -> Vec<Region<'t>> {
+        let mut handlers = Vec::new();
+        let mut checks = Vec::new();
+        for h in ctx.captures(self.spec, "handler") {
+            let Some(try_stmt) = h.parent().filter(|p| p.kind() == "try_statement") else { continue };
+            let Some(Loads::Driver(call)) = try_loads(&self.loaders, ctx, try_stmt) else { continue };
+            if !catches_load_error(ctx, h) || entry_point(ctx, h).is_some() {
+                continue;
+            }
+            handlers.push(Region { node: h, why: Why::Handler(call) });
+            let name = loader_of(&self.loaders, ctx, call).and_then(|l| driver_name(ctx, l, call));
+            if let Some((name, _)) = name {
+                for check in driver_checks(ctx, try_stmt, name) {
+                    if !checks.iter().any(|r: &Region<'_>| r.node.id() == check.id()) {
+                        checks.push(Region { node: check, why: Why::Check(call) });
+                    }
+                }
+            }
+        }
+        let mut functions = Vec::new();
+        for f in ctx.captures(self.spec, "function") {
+            let Some(body) = f.child_by_field_name("body") else { continue };
+            let name = f.child_by_field_name("name").map(|n| ctx.text(n)).unwrap_or("");
+            if let Some((_, _, kind)) = registrations.iter().find(|(_, n, _)| *n == name) {
+                functions.push(Region { node: body, why: Why::Callback(*kind, f) });
+            } else if self.function_regex.is_match(name) {
+                functions.push(Region { node: body, why: Why::Named(f) });
+            }
+        }
+        handlers.into_iter().chain(checks).chain(functions).collect()
+    }
+
+    fn site<'t>(
+        &self,
+        ctx: &Ctx<'t>,
+        exit: &Exit<'t>,
+        region: &Region<'t>,
+        regions: &[Region<'t>],
+        names: &HandlerNames,
+    ) -> Finding {
+        let stmt = first_line(ctx.text(exit.stmt));
+        if is_success(ctx, exit.arg) {
+            return skipped(
+                exit.stmt,
+                ctx,
+                "success-exit",
+                format!("{}: exits with status 0 on purpose, which is not a load failure", place(ctx, exit.stmt)),
+            );
+        }
+        if !exit.simple {
+            return skipped(exit.stmt, ctx, "unsupported", "the exit has several or keyword arguments".into());
+        }
+        let why = match region.why {
+            Why::Named(f) => format!("`{}()` is named like a driver loader", qualified_name(f, ctx.src)),
+            Why::Callback(kind, f) => format!(
+                "`{}()` is stevedore's {}",
+                qualified_name(f, ctx.src),
+                match kind {
+                    Callback::LoadFailure => "on_load_failure_callback",
+                    Callback::MissingEntrypoints => "on_missing_entrypoints_callback",
+                }
+            ),
+            Why::Handler(call) => format!("in a handler around `{}`", callee(ctx, call)),
+            Why::Check(call) => format!("in the driver-name check before `{}`", callee(ctx, call)),
+        };
+        let around = self.around(ctx, exit, region, regions);
+        match self.fix(ctx, exit, &around, names) {
+            Ok(fix) => Finding {
+                transform: ID,
+                range: exit.stmt.byte_range(),
+                message: format!(
+                    "`{stmt}` exits the process in driver-loading code ({why}): raise `{}` instead",
+                    self.exception.name()
+                ),
+                kind: FindingKind::Site(fix),
+            },
+            Err(e) => skipped(exit.stmt, ctx, "unsupported", e),
+        }
+    }
+
+    /// What the message and the cause can be built from.
+    fn around<'t>(&self, ctx: &Ctx<'t>, exit: &Exit<'t>, region: &Region<'t>, regions: &[Region<'t>]) -> Around<'t> {
+        let handler = enclosing_handler(exit.stmt);
+        let name_of = |call: Node<'t>| {
+            let loader = loader_of(&self.loaders, ctx, call)?;
+            driver_name(ctx, loader, call).map(|(n, _)| n)
+        };
+        // The loader this exit is about: the handler's, the checked one's,
+        // else the first driver load in the function.
+        let call = handler
+            .and_then(|h| h.parent())
+            .filter(|t| t.kind() == "try_statement")
+            .and_then(|t| match try_loads(&self.loaders, ctx, t) {
+                Some(Loads::Driver(c)) => Some(c),
+                _ => None,
+            })
+            .or(match region.why {
+                Why::Check(c) | Why::Handler(c) => Some(c),
+                _ => None,
+            })
+            .or_else(|| self.loader_in_function(exit.stmt, regions));
+        let callback = match region.why {
+            Why::Callback(kind, f) if enclosing_function(exit.stmt) == Some(f) => Some((kind, f)),
+            _ => None,
+        };
+        Around { handler, driver_name: call.and_then(name_of), callback }
+    }
+
+    fn fix<'t>(
+        &self,
+        ctx: &Ctx<'t>,
+        exit: &Exit<'t>,
+        around: &Around<'t>,
+        names: &HandlerNames,
+    ) -> Result<Fix, String> {
+        let mut edits = Vec::new();
+        let mut header = Vec::new();
+        let name = exception_name(ctx, &self.exception, &self.base, exit.stmt, &mut header)?;
+        let text = replacement(ctx, exit, around, &name, names, &mut edits)?;
+        edits.push(crate::edits::Edit::replace(exit.stmt.byte_range(), text));
+        if let Some(f) = enclosing_function(exit.stmt) {
+            edits.extend(docstring_edit(ctx, f, &name));
+        }
+        Ok(Fix { edits, header, applicability: Applicability::Review })
+    }
+
+    /// The loader call of a handler region in the same function as `n`.
+    fn loader_in_function<'t>(&self, n: Node<'t>, regions: &[Region<'t>]) -> Option<Node<'t>> {
+        let f = enclosing_function(n)?;
+        regions.iter().find_map(|r| match r.why {
+            Why::Handler(c) if enclosing_function(c) == Some(f) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// Why an exit outside every region is left alone: `(class, evidence)`.
+    fn why_not<'t>(&self, ctx: &Ctx<'t>, exit: &Exit<'t>, regions: &[Region<'t>]) -> (&'static str, String) {
+        let at = place(ctx, exit.stmt);
+        let handler = enclosing_handler(exit.stmt);
+        let try_stmt = handler.and_then(|h| h.parent()).filter(|t| t.kind() == "try_statement");
+        match (handler, try_stmt.and_then(|t| try_loads(&self.loaders, ctx, t))) {
+            (Some(h), Some(Loads::Driver(call))) if catches_load_error(ctx, h) => {
+                let reason = entry_point(ctx, h).unwrap_or_default();
+                (
+                    "entry-point",
+                    format!("{at}: {reason}; exiting there, even around `{}`, is its job", callee(ctx, call)),
+                )
+            }
+            (Some(h), Some(Loads::Driver(call))) => {
+                let caught = loaders::caught(ctx, h).unwrap_or_default().join(", ");
+                (
+                    "not-driver-loading",
+                    format!("{at}: the handler catches {caught}, not a loading error, around `{}`", callee(ctx, call)),
+                )
+            }
+            (Some(_), Some(Loads::Fixed(n))) => (
+                "optional-import",
+                format!(
+                    "{at}: the `try` loads a fixed module (`{}`): an optional dependency, not a configured driver",
+                    first_line(ctx.text(n))
+                ),
+            ),
+            _ => match entry_point(ctx, exit.stmt) {
+                Some(reason) => ("entry-point", format!("{at}: {reason}")),
+                None if let Some(call) = self.loader_in_function(exit.stmt, regions) => (
+                    "not-driver-loading",
+                    format!(
+                        "{at}: outside the handlers around `{}` and the driver-name checks before it",
+                        callee(ctx, call)
+                    ),
+                ),
+                None => (
+                    "not-driver-loading",
+                    format!(
+                        "{at}: not a driver-loading function (`function_regex`), and not in a handler around a \
+                         driver loader"
+                    ),
+                ),
+            },
+        }
+    }
+}

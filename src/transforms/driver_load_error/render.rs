@@ -1,0 +1,299 @@
+//! Rendering one exit as `raise DriverLoadError(<message>) from <cause>`:
+//! the exception's name (defined, reused or imported), the handler binding,
+//! the message kept or rebuilt from what is in scope, and the docstring.
+
+use std::cell::RefCell;
+
+use regex::Regex;
+use tree_sitter::Node;
+
+use super::exits::{Exit, is_status};
+use crate::edits::{Edit, HeaderItem};
+use crate::python::bindings::Scope;
+use crate::python::{enclosing_function, is_scope, line_indent, line_start, qualified_name};
+use crate::transforms::{Ctx, ExceptionRef};
+
+/// A stevedore failure callback, by the keyword it was registered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callback {
+    /// `on_load_failure_callback(manager, entrypoint, exception)`.
+    LoadFailure,
+    /// `on_missing_entrypoints_callback(names)`.
+    MissingEntrypoints,
+}
+
+/// What is known around one exit.
+pub struct Around<'t> {
+    /// The innermost `except` clause holding the exit (same function).
+    pub handler: Option<Node<'t>>,
+    /// The argument naming the driver of the nearest loader call.
+    pub driver_name: Option<Node<'t>>,
+    /// Set when the exit is in a stevedore failure callback.
+    pub callback: Option<(Callback, Node<'t>)>,
+}
+
+/// Names bound by `except ... as` clauses tame adds, one per nesting depth
+/// of handlers: sibling handlers share `exc`, while a handler inside another
+/// gets its own name, so leaving the inner one (which deletes its name) never
+/// unbinds the outer one's.
+#[derive(Default)]
+pub struct HandlerNames {
+    by_depth: RefCell<Vec<String>>,
+}
+
+impl HandlerNames {
+    fn name(&self, ctx: &Ctx<'_>, handler: Node<'_>) -> String {
+        let mut depth = 0;
+        let mut cur = handler.parent();
+        while let Some(p) = cur.filter(|p| !is_scope(p.kind())) {
+            depth += usize::from(p.kind() == "except_clause");
+            cur = p.parent();
+        }
+        let mut names = self.by_depth.borrow_mut();
+        while names.len() <= depth {
+            names.push(ctx.names().fresh("exc"));
+        }
+        names[depth].clone()
+    }
+}
+
+/// The statement that replaces the exit, plus the edits that go with it.
+pub fn replacement<'t>(
+    ctx: &Ctx<'t>,
+    exit: &Exit<'t>,
+    around: &Around<'t>,
+    name: &str,
+    names: &HandlerNames,
+    edits: &mut Vec<Edit>,
+) -> Result<String, String> {
+    let cause = match (exit.cause, around.handler, around.callback) {
+        (Some(c), _, _) => Some(ctx.text(c).to_owned()),
+        (None, Some(h), _) => Some(bind_handler(ctx, h, names, edits)?),
+        (None, None, Some((Callback::LoadFailure, f))) => callback_params(ctx, f).get(2).map(|p| (*p).to_owned()),
+        (None, None, _) => None,
+    };
+    let message = message(ctx, exit, around);
+    let from = cause.map(|c| format!(" from {c}")).unwrap_or_default();
+    let one_line = format!("raise {name}({message}){from}");
+    // Keep to the file's line length (79 unless it already has longer lines):
+    // a long raise breaks after the parenthesis, PEP 8's hanging indent.
+    let column = exit.stmt.start_byte() - line_start(ctx.src, exit.stmt.start_byte());
+    let limit = ctx.src.lines().map(|l| l.chars().count()).max().unwrap_or(0).max(79);
+    if message.contains(['\n', '\r']) || column + one_line.chars().count() <= limit {
+        return Ok(one_line);
+    }
+    let indent = line_indent(ctx.src, exit.stmt.start_byte());
+    Ok(format!("raise {name}({}{indent}{}{message}){from}", ctx.eol, ctx.indent))
+}
+
+/// The parameters of a callback, without `self`/`cls`.
+fn callback_params<'t>(ctx: &Ctx<'t>, f: Node<'t>) -> Vec<&'t str> {
+    let Some(params) = f.child_by_field_name("parameters") else { return Vec::new() };
+    let mut c = params.walk();
+    let names: Vec<&str> =
+        params.named_children(&mut c).filter(|p| p.kind() == "identifier").map(|p| ctx.text(p)).collect();
+    let in_class = f.parent().is_some_and(|p| p.kind() == "block")
+        && f.parent().and_then(|b| b.parent()).is_some_and(|c| c.kind() == "class_definition");
+    match names.split_first() {
+        Some((first, rest)) if in_class && matches!(*first, "self" | "cls") => rest.to_vec(),
+        _ => names,
+    }
+}
+
+/// The exit's own message, or one built from what is in scope.
+fn message<'t>(ctx: &Ctx<'t>, exit: &Exit<'t>, around: &Around<'t>) -> String {
+    if let (false, Some(arg)) = (is_status(exit.arg), exit.arg) {
+        return ctx.text(arg).to_owned();
+    }
+    if let Some(m) = logged_message(ctx, exit.stmt) {
+        return m;
+    }
+    let q = ctx.quote;
+    if let Some(name) = around.driver_name {
+        return format!("{q}Could not load driver %s{q} % ({},)", ctx.text(name));
+    }
+    if let Some((kind, f)) = around.callback {
+        let params = callback_params(ctx, f);
+        match (kind, params.as_slice()) {
+            (Callback::LoadFailure, [_, entrypoint, _]) => {
+                return format!("{q}Could not load driver %s{q} % ({entrypoint},)");
+            }
+            (Callback::MissingEntrypoints, [names]) => return format!("{q}No driver found for %s{q} % ({names},)"),
+            _ => {}
+        }
+    }
+    let func = enclosing_function(exit.stmt).map(|f| qualified_name(f, ctx.src)).unwrap_or_default();
+    format!("{q}{func}: the driver could not be loaded{q}")
+}
+
+/// The exception's name at `at`, defining or importing it when needed.
+pub fn exception_name(
+    ctx: &Ctx<'_>,
+    exception: &ExceptionRef,
+    base: &ExceptionRef,
+    at: Node<'_>,
+    header: &mut Vec<HeaderItem>,
+) -> Result<String, String> {
+    if let ExceptionRef::Import { .. } = exception {
+        return exception.name_at(ctx, at, header);
+    }
+    let name = exception.name();
+    let r = ctx.resolver();
+    let module_binds = r.module().binds(name);
+    match r.resolve_name(name, at) {
+        // Unbound (or a builtin of that name): define it.
+        Some(p) if p == format!("builtins.{name}") && !module_binds => {
+            let base = match base {
+                ExceptionRef::Name(b) => b.clone(),
+                ExceptionRef::Import { .. } => base.name_at(ctx, at, header)?,
+            };
+            let q = ctx.quote;
+            let doc =
+                format!("{q}{q}{q}A driver could not be loaded (raised instead of exiting the process).{q}{q}{q}");
+            header.push(HeaderItem::Definition {
+                name: name.to_owned(),
+                text: format!("class {name}({base}):\n{}{doc}\n", ctx.indent),
+            });
+            Ok(name.to_owned())
+        }
+        // The module defines or imports it, and nothing local shadows it.
+        _ if module_binds && !locally_bound(ctx, name, at) => Ok(name.to_owned()),
+        _ => Err(format!("`{name}` is bound locally here; set another `exception`")),
+    }
+}
+
+/// Whether a function around `at` binds `name`.
+pub fn locally_bound(ctx: &Ctx<'_>, name: &str, at: Node<'_>) -> bool {
+    let mut cur = enclosing_function(at);
+    while let Some(f) = cur {
+        if Scope::collect(f, ctx.src).binds(name) {
+            return true;
+        }
+        cur = enclosing_function(f);
+    }
+    false
+}
+
+/// The innermost `except` clause around `n` within its function.
+pub fn enclosing_handler(n: Node<'_>) -> Option<Node<'_>> {
+    let mut cur = n.parent();
+    while let Some(p) = cur {
+        if is_scope(p.kind()) {
+            return None;
+        }
+        if p.kind() == "except_clause" {
+            return Some(p);
+        }
+        cur = p.parent();
+    }
+    None
+}
+
+/// The name the handler binds its exception to, adding ` as exc` if needed.
+fn bind_handler(ctx: &Ctx<'_>, h: Node<'_>, names: &HandlerNames, edits: &mut Vec<Edit>) -> Result<String, String> {
+    let value = h.child_by_field_name("value");
+    // `except E as e` parses as `value: (as_pattern E alias: (as_pattern_target e))`.
+    if let Some(alias) = value.filter(|v| v.kind() == "as_pattern").and_then(|v| v.child_by_field_name("alias")) {
+        let name = ctx.text(alias).trim();
+        if name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            return Ok(name.to_owned());
+        }
+        return Err(format!("the handler binds `{name}`, not a plain name"));
+    }
+    let mut c = h.walk();
+    if h.children(&mut c).any(|n| n.kind() == ",") {
+        return Err("Python 2 `except X, e:` syntax".into());
+    }
+    let name = names.name(ctx, h);
+    match value {
+        Some(v) => edits.push(Edit::insert(v.end_byte(), format!(" as {name}"))),
+        None => {
+            // Bare `except:` catches everything, exactly as `except BaseException` does.
+            let kw = h.child(0).filter(|k| k.kind() == "except").ok_or("unexpected except clause")?;
+            edits.push(Edit::insert(kw.end_byte(), format!(" BaseException as {name}")));
+        }
+    }
+    Ok(name)
+}
+
+/// The message of a logging call (or `print`) right before `stmt`: a
+/// variable, or the logged format with its arguments applied as logging
+/// would apply them.
+fn logged_message(ctx: &Ctx<'_>, stmt: Node<'_>) -> Option<String> {
+    let mut prev = stmt.prev_named_sibling();
+    for _ in 0..3 {
+        let p = prev?;
+        prev = p.prev_named_sibling();
+        if p.kind() == "comment" {
+            continue;
+        }
+        let call = p.named_child(0).filter(|c| p.kind() == "expression_statement" && c.kind() == "call")?;
+        let f = call.child_by_field_name("function")?;
+        let is_print = f.kind() == "identifier" && ctx.text(f) == "print" && !ctx.resolver().is_bound("print", f);
+        let method = f.child_by_field_name("attribute").filter(|_| f.kind() == "attribute").map(|a| ctx.text(a));
+        let logs = matches!(method, Some("error" | "exception" | "critical" | "fatal" | "warning" | "warn"));
+        if !is_print && !logs {
+            continue;
+        }
+        let args = call.child_by_field_name("arguments")?;
+        let mut c = args.walk();
+        let positional: Vec<Node<'_>> =
+            args.named_children(&mut c).filter(|n| !matches!(n.kind(), "comment" | "keyword_argument")).collect();
+        let (first, rest) = positional.split_first()?;
+        if is_print {
+            // `print(a, b)` joins with spaces: only a single argument is a message as is.
+            return rest.is_empty().then(|| ctx.text(*first).to_owned());
+        }
+        return match rest {
+            [] => Some(ctx.text(*first).to_owned()),
+            _ if !is_format(ctx, *first) => None,
+            [d] if d.kind() == "dictionary" => Some(format!("{} % {}", ctx.text(*first), ctx.text(*d))),
+            [one] => Some(format!("{} % ({},)", ctx.text(*first), ctx.text(*one))),
+            many => {
+                let list: Vec<&str> = many.iter().map(|a| ctx.text(*a)).collect();
+                Some(format!("{} % ({})", ctx.text(*first), list.join(", ")))
+            }
+        };
+    }
+    None
+}
+
+/// A format string logging would %-format: a string literal, or a literal
+/// wrapped in a translation marker (`_("...")`, `_LE("...")`).
+fn is_format(ctx: &Ctx<'_>, n: Node<'_>) -> bool {
+    match n.kind() {
+        "string" | "concatenated_string" => true,
+        "call" => {
+            let f = n.child_by_field_name("function");
+            let marker = f.is_some_and(|f| f.kind() == "identifier" && ctx.text(f).starts_with('_'));
+            let args = n.child_by_field_name("arguments");
+            let single_literal = args.is_some_and(|a| {
+                a.named_child_count() == 1
+                    && a.named_child(0).is_some_and(|s| matches!(s.kind(), "string" | "concatenated_string"))
+            });
+            marker && single_literal
+        }
+        _ => false,
+    }
+}
+
+/// Updates the `SystemExit` entries of the function's docstring: reST
+/// (`:raises SystemExit: ...`, `:raises: SystemExit`, `:raises SystemExit of
+/// 1 ...`) and Google style (`SystemExit: ...` under `Raises:`).
+pub fn docstring_edit(ctx: &Ctx<'_>, f: Node<'_>, name: &str) -> Option<Edit> {
+    let body = f.child_by_field_name("body")?;
+    let first = body.named_child(0).filter(|s| s.kind() == "expression_statement")?;
+    let doc = first.named_child(0).filter(|s| s.kind() == "string")?;
+    let text = ctx.text(doc);
+    static REST: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    static GOOGLE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    static SECTION: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let rest = REST.get_or_init(|| Regex::new(r"(:raises?:?[ \t]+)SystemExit(?: of \d+)?\b").expect("valid regex"));
+    let google = GOOGLE.get_or_init(|| Regex::new(r"(?m)^([ \t]+)SystemExit([ \t]*:)").expect("valid regex"));
+    let section = SECTION.get_or_init(|| Regex::new(r"(?m)^[ \t]*Raises:[ \t]*\r?$").expect("valid regex"));
+    let mut new = rest.replace_all(text, |c: &regex::Captures<'_>| format!("{}{name}", &c[1])).into_owned();
+    if section.is_match(&new) {
+        new = google.replace_all(&new, |c: &regex::Captures<'_>| format!("{}{name}{}", &c[1], &c[2])).into_owned();
+    }
+    (new != text).then(|| Edit::replace(doc.byte_range(), new))
+}
