@@ -103,7 +103,7 @@ pub fn driver_name<'t>(ctx: &Ctx<'t>, loader: &str, call: Node<'t>) -> Option<(N
     match name_arg(loader) {
         Some(spec) => {
             let arg = positional.get(spec.position).copied().or_else(|| keyword(spec.keywords))?;
-            Some((arg, spec.always_dynamic || !is_fixed(ctx, arg)))
+            Some((arg, spec.always_dynamic || !(is_fixed(ctx, arg) || loops_over_fixed(ctx, arg))))
         }
         // A configured loader tame knows nothing about: the first argument
         // that is not fixed names the driver.
@@ -138,6 +138,30 @@ fn is_fixed(ctx: &Ctx<'_>, value: Node<'_>) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether `name` is the target of an enclosing `for` over fixed names
+/// (`for package in PACKAGES:`, `for m in ("a", "b"):`): every module the
+/// loop imports is written in the source, like `import_module("a")`.
+fn loops_over_fixed(ctx: &Ctx<'_>, name: Node<'_>) -> bool {
+    if name.kind() != "identifier" {
+        return false;
+    }
+    let mut cur = name.parent();
+    while let Some(p) = cur.filter(|p| !is_scope(p.kind())) {
+        if p.kind() == "for_statement"
+            && p.child_by_field_name("left").is_some_and(|l| ctx.text(l) == ctx.text(name))
+            && let Some(right) = p.child_by_field_name("right")
+        {
+            let mut c = right.walk();
+            return match right.kind() {
+                "list" | "tuple" | "set" => right.named_children(&mut c).all(|e| is_fixed(ctx, e)),
+                _ => is_fixed(ctx, right),
+            };
+        }
+        cur = p.parent();
+    }
+    false
 }
 
 /// What the `try` statement's body loads: the first driver load, else the
