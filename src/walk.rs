@@ -50,8 +50,45 @@ pub fn collect(roots: &[PathBuf], threads: usize) -> Walked {
     }
     out.files.sort();
     out.files.dedup();
+    if roots.len() > 1 || roots.iter().any(|r| r.is_symlink()) {
+        dedup_aliases(&mut out.files);
+    }
     out.errors.sort_by(|a, b| a.path.cmp(&b.path));
     out
+}
+
+/// Keeps one path per file when roots overlap (`tame fix . pkg`, or a root
+/// that is a link to a directory also walked): processing a file twice
+/// would make the second write see the first one's change. Paths are
+/// compared by their canonical form, so hard links (distinct paths to one
+/// inode) are all kept: each is its own file to git. Of several aliases the
+/// one that goes through no symbolic link is kept, else the first.
+fn dedup_aliases(files: &mut Vec<PathBuf>) {
+    let mut chosen: std::collections::HashMap<PathBuf, (usize, bool)> = std::collections::HashMap::new();
+    let mut keep = vec![true; files.len()];
+    for (i, p) in files.iter().enumerate() {
+        let Ok(canonical) = p.canonicalize() else { continue };
+        let direct = std::path::absolute(p).is_ok_and(|a| a == canonical);
+        match chosen.get_mut(&canonical) {
+            None => {
+                chosen.insert(canonical, (i, direct));
+            }
+            Some((j, j_direct)) => {
+                if direct && !*j_direct {
+                    keep[*j] = false;
+                    *j = i;
+                    *j_direct = true;
+                } else {
+                    keep[i] = false;
+                }
+            }
+        }
+    }
+    let mut i = 0;
+    files.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
 }
 
 fn walk_dir(root: &Path, threads: usize, out: &mut Walked) {
@@ -102,10 +139,28 @@ fn walk_error(root: &Path, e: &ignore::Error) -> WalkError {
 
 /// A short, stable description of an I/O error (no OS error numbers).
 pub fn describe_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    // ELOOP (`ErrorKind::FilesystemLoop` is not stable yet).
+    const ELOOP: i32 = if cfg!(any(target_os = "linux", target_os = "android")) { 40 } else { 62 };
+    if e.raw_os_error() == Some(ELOOP) {
+        return "symbolic link loop".into();
+    }
     match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
+        K::NotFound => "no such file or directory".into(),
+        K::PermissionDenied => "permission denied".into(),
+        K::IsADirectory => "is a directory".into(),
+        K::NotADirectory => "a path component is not a directory".into(),
+        K::ReadOnlyFilesystem => "read-only file system".into(),
+        K::StorageFull => "no space left on device".into(),
+        K::InvalidFilename => "file name too long".into(),
+        _ => {
+            // `Display` appends " (os error N)"; the number is noise to users.
+            let s = e.to_string();
+            match s.rfind(" (os error ") {
+                Some(i) if s.ends_with(')') => s[..i].to_owned(),
+                _ => s,
+            }
+        }
     }
 }
 
@@ -145,5 +200,33 @@ mod tests {
         assert_eq!(names, ["pkg/a.py", "pkg/b.py", "pkg/tool"]);
         let missing = collect(&[d.join("nope")], 1);
         assert_eq!(missing.errors[0].message, "no such file or directory");
+    }
+
+    #[test]
+    fn overlapping_roots_yield_each_file_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("pkg")).unwrap();
+        std::fs::write(d.join("pkg/a.py"), "").unwrap();
+        std::fs::hard_link(d.join("pkg/a.py"), d.join("pkg/b.py")).unwrap();
+        std::os::unix::fs::symlink(d.join("pkg"), d.join("alias")).unwrap();
+        let w = collect(&[d.to_path_buf(), d.join("pkg"), d.join("alias"), d.join("pkg/a.py")], 2);
+        let names: Vec<_> = w.files.iter().map(|p| p.strip_prefix(d).unwrap().to_string_lossy().into_owned()).collect();
+        // The walk of `d` skips the link `alias`; the explicit roots repeat pkg's files.
+        assert_eq!(names, ["pkg/a.py", "pkg/b.py"], "hard links are distinct files, aliases are not");
+    }
+
+    #[test]
+    fn io_errors_are_described_without_os_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        std::os::unix::fs::symlink(&b, &a).unwrap();
+        std::os::unix::fs::symlink(&a, &b).unwrap();
+        let w = collect(std::slice::from_ref(&a), 1);
+        assert_eq!(w.errors.len(), 1);
+        assert_eq!(w.errors[0].message, "symbolic link loop");
+        let other = std::io::Error::from_raw_os_error(5);
+        assert!(!describe_io(&other).contains("os error"), "{}", describe_io(&other));
     }
 }
