@@ -28,7 +28,16 @@ pub fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s).trim()
 }
 
-pub fn enclosing_timeout<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Option<Node<'t>> {
+/// A timeout around the loop: an enclosing `with ...Timeout(...)` block
+/// (`eventlet.Timeout`, `LockTimeout`, `timeout(...)`), or a `*Timeout(...)`
+/// object armed by a statement before the loop in the same function
+/// (`eventlet.Timeout(5)` raises in the green thread when it fires).
+pub fn enclosing_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
+    let last = |call: Node<'_>| {
+        let f = call.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
+        f.rsplit('.').next().unwrap_or(f).to_owned()
+    };
+    let mut child = lp;
     let mut cur = lp.parent();
     while let Some(p) = cur {
         if is_scope(p.kind()) {
@@ -40,18 +49,36 @@ pub fn enclosing_timeout<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Option<Node<'t>> {
                 p,
                 |n| n.id() == p.id() || matches!(n.kind(), "with_clause" | "with_item" | "as_pattern"),
                 |n| {
-                    if found.is_none() && n.kind() == "call" {
-                        let f = n.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
-                        if f.rsplit('.').next().is_some_and(|last| last.to_ascii_lowercase().contains("timeout")) {
-                            found = Some(n);
-                        }
+                    if found.is_none() && n.kind() == "call" && last(n).to_ascii_lowercase().contains("timeout") {
+                        found = Some(n);
                     }
                 },
             );
-            if found.is_some() {
-                return found;
+            if let Some(w) = found {
+                return Some(format!("runs inside `with {}` at line {}", first_line(ctx.text(w)), line(w)));
             }
         }
+        if p.kind() == "block" || p.kind() == "module" {
+            let mut prev = child.prev_named_sibling();
+            while let Some(s) = prev {
+                let call = match s.kind() {
+                    "expression_statement" => s.named_child(0).and_then(|e| match e.kind() {
+                        "assignment" => e.child_by_field_name("right"),
+                        _ => Some(e),
+                    }),
+                    _ => None,
+                };
+                if let Some(c) = call.filter(|c| c.kind() == "call" && last(*c).ends_with("Timeout")) {
+                    return Some(format!(
+                        "a timeout is armed before the loop (`{}` at line {})",
+                        first_line(ctx.text(c)),
+                        line(c)
+                    ));
+                }
+                prev = s.prev_named_sibling();
+            }
+        }
+        child = p;
         cur = p.parent();
     }
     None
@@ -109,7 +136,7 @@ pub fn counter_bound<'t>(ctx: &Ctx<'t>, body: Node<'t>, exits: &[Exit<'t>]) -> O
         for g in &e.guards {
             for (name, n) in references(ctx, *g) {
                 if counters.contains(&name) {
-                    return Some(format!("bounded by `{name}` (incremented in the loop) compared at line {}", line(n)));
+                    return Some(format!("bounded by `{name}` (counted in the loop) compared at line {}", line(n)));
                 }
             }
         }
@@ -196,7 +223,7 @@ pub fn time_bound<'t>(ctx: &Ctx<'t>, lp: Node<'t>, exits: &[Exit<'t>]) -> Option
 }
 
 /// Right-hand sides of assignments to `name` in `scope` (not nested scopes).
-fn assignments_to<'t>(ctx: &Ctx<'t>, scope: Node<'t>, name: &str) -> Vec<Node<'t>> {
+pub fn assignments_to<'t>(ctx: &Ctx<'t>, scope: Node<'t>, name: &str) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     walk(
         scope,
@@ -218,7 +245,7 @@ pub fn is_stop_exit(ctx: &Ctx<'_>, e: &Exit<'_>) -> bool {
     static HANDLER: OnceLock<Regex> = OnceLock::new();
     let stop = re(
         &STOP,
-        r"(?i)(stop|shut_?down|shutting|terminat|\bquit|\bexit(ing|ed)?\b|_exit(ing)?\b|should_?exit|running|alive|cancel|kill|closed|closing)",
+        r"(?i)(stop|shut_?down|shutting|terminat|\bquit|(^|[^A-Za-z0-9_])_*(should_?|must_?)?exit(ing)?\b|running|cancel|kill|closed|closing)",
     );
     let handler = re(&HANDLER, r"(KeyboardInterrupt|SystemExit|GreenletExit|CancelledError)");
     e.guards.iter().any(|g| stop.is_match(ctx.text(*g)))

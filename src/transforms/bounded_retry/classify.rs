@@ -12,7 +12,7 @@ use tree_sitter::Node;
 use super::bounds::{self, first_line, line};
 use super::exits::{self, Exit, ExitKind, owner_loop};
 use crate::parse::walk;
-use crate::python::is_scope;
+use crate::python::{is_scope, qualified_name};
 use crate::transforms::Ctx;
 
 /// A sleep call in the loop's own body.
@@ -126,18 +126,18 @@ pub fn classify<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Class<'t> {
             ),
         );
     };
-    if waits.iter().all(|s| exits::directly_leaves(lp, s.call)) {
+    if waits.iter().all(|s| exits::followed_by_leaving(lp, s.call)) {
         return skip(
             NOT_A_WAIT,
             format!(
-                "every sleep is directly followed by leaving the loop (back-off before leaving, line {})",
+                "every sleep is followed by leaving the loop (a back-off or pause before leaving, line {})",
                 line(first_wait.call)
             ),
         );
     }
     let exits = exits::exits_of(ctx, lp, body);
-    if let Some(w) = bounds::enclosing_timeout(ctx, lp) {
-        return skip(BOUNDED, format!("runs inside `with {}` at line {}", first_line(ctx.text(w)), line(w)));
+    if let Some(ev) = bounds::enclosing_timeout(ctx, lp) {
+        return skip(BOUNDED, ev);
     }
     if let Some(ev) = bounds::counter_bound(ctx, body, &exits) {
         return skip(BOUNDED, ev);
@@ -152,9 +152,16 @@ pub fn classify<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Class<'t> {
         );
     }
     let leaving: Vec<&Exit<'t>> = exits.iter().filter(|e| e.leaves_on_condition()).collect();
+    if let Some(ev) = leaving.iter().find_map(|e| iterates(ctx, body, e)) {
+        return skip(NOT_A_WAIT, ev);
+    }
     let Some(first_leaving) = leaving.first() else {
         return skip(SERVICE, "never leaves except through an exception or a process exit".into());
     };
+    // `run_forever`, `forever_retry`: the author says this loop is not meant to end.
+    if qualified_name(lp, ctx.src).to_ascii_lowercase().contains("forever") {
+        return skip(SERVICE, format!("runs in `{}`, whose name says it runs forever", qualified_name(lp, ctx.src)));
+    }
     if let Some(e) = exits.iter().find(|e| !e.conditional && matches!(e.kind, ExitKind::Break | ExitKind::Return)) {
         return skip(NOT_A_WAIT, format!("leaves unconditionally after one pass (line {})", line(e.node)));
     }
@@ -194,4 +201,38 @@ fn any_sleep_in<'t>(ctx: &Ctx<'t>, body: Node<'t>) -> Option<Node<'t>> {
         },
     );
     found.get()
+}
+
+/// An exit that ends an iteration rather than a wait: `except StopIteration:
+/// break` (a `for` loop written by hand), or `if not data: break` after
+/// `data = x.read(...)` / `recv(...)` (a stream read to its end).
+fn iterates<'t>(ctx: &Ctx<'t>, body: Node<'t>, e: &Exit<'t>) -> Option<String> {
+    if let Some(h) = e.in_handler {
+        let caught = h.named_child(0).map(|c| ctx.text(c)).unwrap_or("");
+        if caught.contains("StopIteration") || caught.contains("StopAsyncIteration") {
+            return Some(format!("iterates: leaves when the iterator is exhausted (line {})", line(h)));
+        }
+    }
+    for g in &e.guards {
+        let Some(arg) = g.named_child(0).filter(|a| g.kind() == "not_operator" && a.kind() == "identifier") else {
+            continue;
+        };
+        for rhs in bounds::assignments_to(ctx, body, ctx.text(arg)) {
+            let call = if rhs.kind() == "await" { rhs.named_child(0) } else { Some(rhs) };
+            let method = call
+                .filter(|c| c.kind() == "call")
+                .and_then(|c| c.child_by_field_name("function"))
+                .and_then(|f| f.child_by_field_name("attribute"))
+                .map(|a| ctx.text(a))
+                .unwrap_or("");
+            if method.starts_with("read") || method.starts_with("recv") {
+                return Some(format!(
+                    "reads a stream to its end (`{}` at line {}), not a wait",
+                    first_line(ctx.text(*g)),
+                    line(*g)
+                ));
+            }
+        }
+    }
+    None
 }

@@ -63,7 +63,12 @@ pub fn owner_loop(n: Node<'_>) -> Option<Node<'_>> {
     None
 }
 
-/// Every exit of `lp` (whose body is `body`), in source order.
+/// Every exit of `lp` (whose body is `body`), in source order. Besides
+/// `break`, `return` and `raise`, these end the loop by raising: `assert`
+/// (its condition is a guard), a test's `self.fail(...)` / `pytest.fail(...)`,
+/// a `with save_and_reraise_exception()` block (it re-raises unless the
+/// conditions inside say otherwise), and the process exits `sys.exit(...)`,
+/// `os._exit(...)`.
 pub fn exits_of<'t>(ctx: &Ctx<'t>, lp: Node<'t>, body: Node<'t>) -> Vec<Exit<'t>> {
     let mut exits = Vec::new();
     let mut continues: Vec<(Node<'t>, Vec<Node<'t>>)> = Vec::new();
@@ -71,12 +76,25 @@ pub fn exits_of<'t>(ctx: &Ctx<'t>, lp: Node<'t>, body: Node<'t>) -> Vec<Exit<'t>
         body,
         |n| n.id() == body.id() || !is_scope(n.kind()),
         |n| {
+            let mut extra_guards = Vec::new();
             let kind = match n.kind() {
                 "break_statement" | "continue_statement" if owner_loop(n).is_none_or(|o| o.id() != lp.id()) => return,
                 "break_statement" => ExitKind::Break,
                 "return_statement" => ExitKind::Return,
                 "raise_statement" => {
                     ExitKind::Raise { bare: n.named_child_count() == 0, process_exit: raises_process_exit(ctx, n) }
+                }
+                "assert_statement" => {
+                    extra_guards.extend(n.named_child(0));
+                    ExitKind::Raise { bare: false, process_exit: false }
+                }
+                "call" => match terminal_call(ctx, n) {
+                    Some(kind) => kind,
+                    None => return,
+                },
+                "with_statement" if reraise_block(ctx, n) => {
+                    extra_guards = reraise_conditions(ctx, n);
+                    ExitKind::Raise { bare: true, process_exit: false }
                 }
                 "continue_statement" => {
                     let (mut guards, handler, _) = guards_of(n, body);
@@ -87,7 +105,8 @@ pub fn exits_of<'t>(ctx: &Ctx<'t>, lp: Node<'t>, body: Node<'t>) -> Vec<Exit<'t>
                 _ => return,
             };
             let (mut guards, in_handler, in_try) = guards_of(n, body);
-            let mut conditional = !guards.is_empty() || in_handler.is_some() || in_try;
+            let mut conditional = !guards.is_empty() || in_handler.is_some() || in_try || !extra_guards.is_empty();
+            guards.extend(extra_guards);
             if !conditional {
                 // A top-level exit after a `continue` runs only when the continue didn't.
                 for (c, g) in &continues {
@@ -101,6 +120,54 @@ pub fn exits_of<'t>(ctx: &Ctx<'t>, lp: Node<'t>, body: Node<'t>) -> Vec<Exit<'t>
         },
     );
     exits
+}
+
+/// A call statement that never returns: a test failure (raises) or a
+/// process exit.
+fn terminal_call(ctx: &Ctx<'_>, call: Node<'_>) -> Option<ExitKind> {
+    if call.parent().is_none_or(|p| p.kind() != "expression_statement") {
+        return None;
+    }
+    let func = call.child_by_field_name("function")?;
+    let last = match func.kind() {
+        "attribute" => ctx.text(func.child_by_field_name("attribute")?),
+        "identifier" => ctx.text(func),
+        _ => return None,
+    };
+    if matches!(last, "fail" | "skipTest") {
+        return Some(ExitKind::Raise { bare: false, process_exit: false });
+    }
+    let path = ctx.resolver().resolve(func)?;
+    matches!(path.as_str(), "sys.exit" | "os._exit" | "os.abort" | "builtins.exit" | "builtins.quit")
+        .then_some(ExitKind::Raise { bare: false, process_exit: true })
+}
+
+/// `with excutils.save_and_reraise_exception() as ctx:` and the like.
+fn reraise_block(ctx: &Ctx<'_>, with: Node<'_>) -> bool {
+    let mut c = with.walk();
+    with.children(&mut c).any(|ch| ch.kind() == "with_clause" && ctx.text(ch).contains("reraise"))
+}
+
+/// What decides whether a re-raise block re-raises: the conditions of its
+/// `if`s, and the values assigned to `ctx.reraise`.
+fn reraise_conditions<'t>(ctx: &Ctx<'t>, with: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let Some(body) = with.child_by_field_name("body") else { return out };
+    walk(
+        body,
+        |n| !is_scope(n.kind()),
+        |n| match n.kind() {
+            "if_statement" | "elif_clause" => out.extend(n.child_by_field_name("condition")),
+            "assignment" => {
+                let left = n.child_by_field_name("left").map(|l| ctx.text(l)).unwrap_or("");
+                if left.ends_with(".reraise") {
+                    out.extend(n.child_by_field_name("right"));
+                }
+            }
+            _ => {}
+        },
+    );
+    out
 }
 
 /// `raise SystemExit(...)`, `raise KeyboardInterrupt`: the program ends.
@@ -131,7 +198,10 @@ fn guards_of<'t>(n: Node<'t>, body: Node<'t>) -> (Vec<Node<'t>>, Option<Node<'t>
                     guards.push(c);
                 }
             }
-            "for_statement" | "case_clause" => guards.push(p),
+            // A nested `for` or `case` guards by what it iterates or matches,
+            // not by its whole text.
+            "for_statement" => guards.extend(p.child_by_field_name("right")),
+            "case_clause" => guards.extend(p.named_child(0)),
             "except_clause" | "except_group_clause" if handler.is_none() => handler = Some(p),
             "try_statement" => {
                 let in_body = p.child_by_field_name("body").is_some_and(|b| b.id() == child.id());
@@ -145,22 +215,108 @@ fn guards_of<'t>(n: Node<'t>, body: Node<'t>) -> (Vec<Node<'t>>, Option<Node<'t>
     (guards, handler, in_try)
 }
 
-/// Whether the statement holding `call` is directly followed by leaving `lp`.
-pub fn directly_leaves(lp: Node<'_>, call: Node<'_>) -> bool {
-    let mut stmt = call;
+/// Whether, after the sleep `call`, the iteration always leaves `lp`: the
+/// statements after it (in its block, then after each enclosing statement
+/// up to the loop body) reach a `break`, `return` or `raise` of this loop
+/// before the iteration ends or a `continue` loops back. A sleep that is
+/// always followed by leaving is a back-off or a pause, not a wait. Inside a
+/// `try` body with handlers, a call on the way could raise into a handler
+/// that loops on, so only call-free statements may stand in between.
+pub fn followed_by_leaving(lp: Node<'_>, call: Node<'_>) -> bool {
+    let Some(body) = lp.child_by_field_name("body") else { return false };
+    let guarded = in_try_body_with_handler(call, lp);
+    let mut stmt = statement_of(call);
+    let mut calls_between = false;
+    loop {
+        let mut next = stmt.next_named_sibling();
+        while let Some(n) = next {
+            let leaves = match n.kind() {
+                "comment" => None,
+                "return_statement" | "raise_statement" => Some(true),
+                "break_statement" => Some(owner_loop(n).is_some_and(|o| o.id() == lp.id())),
+                "continue_statement" => return false,
+                _ if has_own_continue(lp, n) => return false,
+                _ => {
+                    calls_between |= has_call(n);
+                    None
+                }
+            };
+            if let Some(leaves) = leaves {
+                return leaves && !(guarded && (calls_between || has_call(n)));
+            }
+            next = n.next_named_sibling();
+        }
+        // End of this block: carry on after the compound statement holding it.
+        let Some(block) = stmt.parent() else { return false };
+        if block.id() == body.id() {
+            return false;
+        }
+        let mut holder = block;
+        loop {
+            let Some(p) = holder.parent() else { return false };
+            if p.kind() == "block" {
+                break;
+            }
+            if p.id() == lp.id() || matches!(p.kind(), "for_statement" | "while_statement") || is_scope(p.kind()) {
+                return false;
+            }
+            holder = p;
+        }
+        stmt = holder;
+    }
+}
+
+fn in_try_body_with_handler(n: Node<'_>, lp: Node<'_>) -> bool {
+    let mut child = n;
+    let mut cur = n.parent();
+    while let Some(p) = cur {
+        if p.id() == lp.id() {
+            return false;
+        }
+        if p.kind() == "try_statement"
+            && p.child_by_field_name("body").is_some_and(|b| b.id() == child.id())
+            && has_handler(p)
+        {
+            return true;
+        }
+        child = p;
+        cur = p.parent();
+    }
+    false
+}
+
+fn has_call(n: Node<'_>) -> bool {
+    let found = std::cell::Cell::new(false);
+    walk(n, |c| !found.get() && !is_scope(c.kind()), |c| found.set(found.get() || c.kind() == "call"));
+    found.get()
+}
+
+fn statement_of(n: Node<'_>) -> Node<'_> {
+    let mut stmt = n;
     while let Some(p) = stmt.parent() {
-        if p.kind() == "block" {
+        if p.kind() == "block" || p.kind() == "module" {
             break;
         }
         stmt = p;
     }
-    let mut next = stmt.next_named_sibling();
-    while let Some(n) = next.filter(|n| n.kind() == "comment") {
-        next = n.next_named_sibling();
-    }
-    next.is_some_and(|n| match n.kind() {
-        "return_statement" | "raise_statement" => true,
-        "break_statement" => owner_loop(n).is_some_and(|o| o.id() == lp.id()),
-        _ => false,
-    })
+    stmt
+}
+
+fn has_handler(try_stmt: Node<'_>) -> bool {
+    let mut c = try_stmt.walk();
+    try_stmt.named_children(&mut c).any(|n| matches!(n.kind(), "except_clause" | "except_group_clause"))
+}
+
+fn has_own_continue(lp: Node<'_>, n: Node<'_>) -> bool {
+    let found = std::cell::Cell::new(false);
+    walk(
+        n,
+        |c| !found.get() && !is_scope(c.kind()),
+        |c| {
+            if c.kind() == "continue_statement" && owner_loop(c).is_some_and(|o| o.id() == lp.id()) {
+                found.set(true);
+            }
+        },
+    );
+    found.get()
 }
