@@ -227,7 +227,8 @@ impl DriverLoadError {
             );
         }
         if !exit.simple {
-            return skipped(exit.stmt, ctx, "unsupported", "the exit has several or keyword arguments".into());
+            let evidence = format!("{}: the exit has several or keyword arguments", place(ctx, exit.stmt));
+            return skipped(exit.stmt, ctx, "unsupported", evidence);
         }
         let why = match region.why {
             Why::Named(f) => format!("`{}()` is named like a driver loader", qualified_name(f, ctx.src)),
@@ -253,7 +254,7 @@ impl DriverLoadError {
                 ),
                 kind: FindingKind::Site(fix),
             },
-            Err(e) => skipped(exit.stmt, ctx, "unsupported", e),
+            Err(e) => skipped(exit.stmt, ctx, "unsupported", format!("{}: {e}", place(ctx, exit.stmt))),
         }
     }
 

@@ -2,13 +2,14 @@
 //! the exception's name (defined, reused or imported), the handler binding,
 //! the message kept or rebuilt from what is in scope, and the docstring.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use regex::Regex;
 use tree_sitter::Node;
 
 use super::exits::{Exit, is_status};
 use crate::edits::{Edit, HeaderItem};
+use crate::parse::walk;
 use crate::python::bindings::Scope;
 use crate::python::{enclosing_function, is_scope, line_indent, line_start, qualified_name};
 use crate::transforms::{Ctx, ExceptionRef};
@@ -72,18 +73,74 @@ pub fn replacement<'t>(
         (None, None, Some((Callback::LoadFailure, f))) => callback_params(ctx, f).get(2).map(|p| (*p).to_owned()),
         (None, None, _) => None,
     };
-    let message = message(ctx, exit, around);
-    let from = cause.map(|c| format!(" from {c}")).unwrap_or_default();
-    let one_line = format!("raise {name}({message}){from}");
-    // Keep to the file's line length (79 unless it already has longer lines):
-    // a long raise breaks after the parenthesis, PEP 8's hanging indent.
     let column = exit.stmt.start_byte() - line_start(ctx.src, exit.stmt.start_byte());
-    let limit = ctx.src.lines().map(|l| l.chars().count()).max().unwrap_or(0).max(79);
-    if message.contains(['\n', '\r']) || column + one_line.chars().count() <= limit {
+    let from = cause.map(|c| format!(" from {c}")).unwrap_or_default();
+    let message = message(ctx, exit, around, column + "raise (".len() + name.len());
+    let one_line = format!("raise {name}({message}){from}");
+    // Keep to the file's line length: a long raise breaks after the
+    // parenthesis (PEP 8's hanging indent), and a message copied over several
+    // lines is realigned under its new start.
+    let limit = line_limit(ctx.src);
+    let fits = one_line.lines().enumerate().all(|(i, l)| if i == 0 { column } else { 0 } + l.chars().count() <= limit);
+    if fits {
         return Ok(one_line);
     }
-    let indent = line_indent(ctx.src, exit.stmt.start_byte());
-    Ok(format!("raise {name}({}{indent}{}{message}){from}", ctx.eol, ctx.indent))
+    let inner = format!("{}{}", line_indent(ctx.src, exit.stmt.start_byte()), ctx.indent);
+    let message = self::message(ctx, exit, around, inner.chars().count());
+    Ok(format!("raise {name}({}{inner}{message}){from}", ctx.eol))
+}
+
+/// The file's line length: 79 (PEP 8), or the smallest common longer limit
+/// (88, 99, 119) that at most 1% of its lines exceed. One long URL in a
+/// comment does not make a file a 99-column file.
+fn line_limit(src: &str) -> usize {
+    let lengths: Vec<usize> = src.lines().map(|l| l.chars().count()).collect();
+    let tolerated = lengths.len() / 100;
+    [79, 88, 99, 119]
+        .into_iter()
+        .find(|limit| lengths.iter().filter(|l| *l > limit).count() <= tolerated)
+        .unwrap_or(usize::MAX)
+}
+
+/// The text of `node`, moved to start at column `column`: lines after the
+/// first shift with it, so a format string continued over lines stays
+/// aligned. Left as is when a multi-line string literal would change, or
+/// when a line has too little indentation to shift left.
+fn realign(ctx: &Ctx<'_>, node: Node<'_>, column: usize) -> String {
+    let text = ctx.text(node);
+    if !text.contains(['\n', '\r']) {
+        return text.to_owned();
+    }
+    let multiline_string = Cell::new(false);
+    walk(
+        node,
+        |_| !multiline_string.get(),
+        |n| {
+            if n.kind() == "string" && n.start_position().row != n.end_position().row {
+                multiline_string.set(true);
+            }
+        },
+    );
+    if multiline_string.get() {
+        return text.to_owned();
+    }
+    let delta = column as isize - node.start_position().column as isize;
+    let mut out = String::with_capacity(text.len() + 64);
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if i == 0 || delta == 0 {
+            out.push_str(line);
+        } else if delta > 0 {
+            out.push_str(&" ".repeat(delta as usize));
+            out.push_str(line);
+        } else {
+            let cut = (-delta) as usize;
+            if line.len() - line.trim_start_matches(' ').len() < cut {
+                return text.to_owned();
+            }
+            out.push_str(&line[cut..]);
+        }
+    }
+    out
 }
 
 /// The parameters of a callback, without `self`/`cls`.
@@ -101,11 +158,11 @@ fn callback_params<'t>(ctx: &Ctx<'t>, f: Node<'t>) -> Vec<&'t str> {
 }
 
 /// The exit's own message, or one built from what is in scope.
-fn message<'t>(ctx: &Ctx<'t>, exit: &Exit<'t>, around: &Around<'t>) -> String {
+fn message<'t>(ctx: &Ctx<'t>, exit: &Exit<'t>, around: &Around<'t>, column: usize) -> String {
     if let (false, Some(arg)) = (is_status(exit.arg), exit.arg) {
-        return ctx.text(arg).to_owned();
+        return realign(ctx, arg, column);
     }
-    if let Some(m) = logged_message(ctx, exit.stmt) {
+    if let Some(m) = logged_message(ctx, exit.stmt, column) {
         return m;
     }
     let q = ctx.quote;
@@ -147,7 +204,9 @@ pub fn exception_name(
                 ExceptionRef::Name(b) => b.clone(),
                 ExceptionRef::Import { .. } => base.name_at(ctx, at, header)?,
             };
-            let q = ctx.quote;
+            // Docstrings keep the file's docstring quotes (PEP 257: `"""`),
+            // whatever quote its other strings prefer.
+            let q = if ctx.src.contains("\"\"\"") || !ctx.src.contains("\'\'\'") { '"' } else { '\'' };
             let doc =
                 format!("{q}{q}{q}A driver could not be loaded (raised instead of exiting the process).{q}{q}{q}");
             header.push(HeaderItem::Definition {
@@ -219,7 +278,7 @@ fn bind_handler(ctx: &Ctx<'_>, h: Node<'_>, names: &HandlerNames, edits: &mut Ve
 /// The message of a logging call (or `print`) right before `stmt`: a
 /// variable, or the logged format with its arguments applied as logging
 /// would apply them.
-fn logged_message(ctx: &Ctx<'_>, stmt: Node<'_>) -> Option<String> {
+fn logged_message(ctx: &Ctx<'_>, stmt: Node<'_>, column: usize) -> Option<String> {
     let mut prev = stmt.prev_named_sibling();
     for _ in 0..3 {
         let p = prev?;
@@ -240,18 +299,21 @@ fn logged_message(ctx: &Ctx<'_>, stmt: Node<'_>) -> Option<String> {
         let positional: Vec<Node<'_>> =
             args.named_children(&mut c).filter(|n| !matches!(n.kind(), "comment" | "keyword_argument")).collect();
         let (first, rest) = positional.split_first()?;
+        let format = realign(ctx, *first, column);
         if is_print {
             // `print(a, b)` joins with spaces: only a single argument is a message as is.
-            return rest.is_empty().then(|| ctx.text(*first).to_owned());
+            return rest.is_empty().then_some(format);
         }
+        // After a format spread over lines, `% args` goes on a line of its own.
+        let sep = if format.contains('\n') { format!("{}{}", ctx.eol, " ".repeat(column)) } else { " ".into() };
         return match rest {
-            [] => Some(ctx.text(*first).to_owned()),
+            [] => Some(format),
             _ if !is_format(ctx, *first) => None,
-            [d] if d.kind() == "dictionary" => Some(format!("{} % {}", ctx.text(*first), ctx.text(*d))),
-            [one] => Some(format!("{} % ({},)", ctx.text(*first), ctx.text(*one))),
+            [d] if d.kind() == "dictionary" => Some(format!("{format}{sep}% {}", ctx.text(*d))),
+            [one] => Some(format!("{format}{sep}% ({},)", ctx.text(*one))),
             many => {
                 let list: Vec<&str> = many.iter().map(|a| ctx.text(*a)).collect();
-                Some(format!("{} % ({})", ctx.text(*first), list.join(", ")))
+                Some(format!("{format}{sep}% ({})", list.join(", ")))
             }
         };
     }
