@@ -107,3 +107,31 @@ pub fn is_success(ctx: &Ctx<'_>, arg: Option<Node<'_>>) -> bool {
         None => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(is_status, is_success)` of the exit in `stmt`.
+    fn classify(stmt: &str) -> (bool, bool) {
+        let src = format!("import sys\n{stmt}\n");
+        let tree = crate::parse::parse(&src).unwrap();
+        let ctx = Ctx::new(&src, &tree, "    ", "\n");
+        let node = ctx.root().named_child(1).unwrap();
+        let exit = exit_of(&ctx, node).expect("an exit");
+        (is_status(exit.arg), is_success(&ctx, exit.arg))
+    }
+
+    #[test]
+    fn status_and_success() {
+        assert_eq!(classify("sys.exit(1)"), (true, false));
+        assert_eq!(classify("raise SystemExit"), (true, false));
+        assert_eq!(classify("sys.exit()"), (true, false));
+        assert_eq!(classify("sys.exit(-1)"), (true, false));
+        assert_eq!(classify("sys.exit(0)"), (true, true));
+        assert_eq!(classify("raise SystemExit((0))"), (true, true));
+        assert_eq!(classify("sys.exit(False)"), (true, true));
+        assert_eq!(classify("sys.exit('no driver')"), (false, false));
+        assert_eq!(classify("raise SystemExit(msg)"), (false, false));
+    }
+}

@@ -286,3 +286,83 @@ pub fn driver_checks<'t>(ctx: &Ctx<'t>, try_stmt: Node<'t>, name: Node<'t>) -> V
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loaders() -> Vec<String> {
+        ["importutils.import_object", "importutils.import_object_ns", "importlib.import_module", "DriverManager"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    /// What the first `try` of `src` loads: "driver", "fixed" or "nothing".
+    fn loads(src: &str) -> &'static str {
+        let tree = crate::parse::parse(src).unwrap();
+        let ctx = Ctx::new(src, &tree, "    ", "\n");
+        let mut found = None;
+        walk(ctx.root(), |_| true, |n| found = found.or(Some(n).filter(|n| n.kind() == "try_statement")));
+        match try_loads(&loaders(), &ctx, found.expect("a try statement")) {
+            Some(Loads::Driver(_)) => "driver",
+            Some(Loads::Fixed(_)) => "fixed",
+            None => "nothing",
+        }
+    }
+
+    fn in_try(body: &str) -> String {
+        format!(
+            "from oslo_utils import importutils\nimport importlib\nfrom stevedore.driver import DriverManager\n\
+             def f(conf, name):\n    try:\n        {body}\n    except ImportError:\n        pass\n"
+        )
+    }
+
+    #[test]
+    fn the_driver_name_is_where_each_loader_takes_it() {
+        // The class path is fixed; only a constructor argument varies.
+        assert_eq!(loads(&in_try("importutils.import_object('pkg.Driver', conf)")), "fixed");
+        assert_eq!(loads(&in_try("importutils.import_object(conf.driver, conf)")), "driver");
+        assert_eq!(loads(&in_try("importutils.import_object_ns('pkg', name)")), "driver");
+        assert_eq!(loads(&in_try("importutils.import_object_ns('pkg', 'x.Y')")), "fixed");
+        assert_eq!(loads(&in_try("importlib.import_module(f'pkg.{name}')")), "driver");
+        assert_eq!(loads(&in_try("importlib.import_module('pkg.' + name)")), "driver");
+        assert_eq!(loads(&in_try("importlib.import_module(DEFAULT_MODULE)")), "fixed");
+        assert_eq!(loads(&in_try("importlib.import_module(import_str=conf.module)")), "driver");
+        // stevedore managers load whatever is installed.
+        assert_eq!(loads(&in_try("DriverManager('ns', 'fixed')")), "driver");
+        assert_eq!(loads(&in_try("import yaml")), "fixed");
+        assert_eq!(loads(&in_try("helper(conf.driver)")), "nothing");
+    }
+
+    #[test]
+    fn a_loop_over_written_names_loads_fixed_modules() {
+        let src = "import importlib\ndef f(names):\n    for m in ('a', 'b'):\n        try:\n            \
+                   importlib.import_module(m)\n        except ImportError:\n            pass\n";
+        assert_eq!(loads(src), "fixed");
+        let src = src.replace("('a', 'b')", "names");
+        assert_eq!(loads(&src), "driver");
+    }
+
+    #[test]
+    fn entry_points() {
+        let src = "import click\ndef main():\n    a\ndef cli_main():\n    b\n@click.command()\ndef run():\n    c\n\
+                   def load_driver():\n    d\nif __name__ == '__main__':\n    e\n";
+        let tree = crate::parse::parse(src).unwrap();
+        let ctx = Ctx::new(src, &tree, "    ", "\n");
+        let mut got = Vec::new();
+        walk(
+            ctx.root(),
+            |_| true,
+            |n| {
+                if n.kind() == "identifier"
+                    && ctx.text(n).len() == 1
+                    && n.parent().unwrap().kind() == "expression_statement"
+                {
+                    got.push((ctx.text(n).to_owned(), entry_point(&ctx, n).is_some()));
+                }
+            },
+        );
+        let want = [("a", true), ("b", true), ("c", true), ("d", false), ("e", true)];
+        assert_eq!(got, want.map(|(n, e)| (n.to_owned(), e)));
+    }
+}

@@ -359,3 +359,20 @@ pub fn docstring_edit(ctx: &Ctx<'_>, f: Node<'_>, name: &str) -> Option<Edit> {
     }
     (new != text).then(|| Edit::replace(doc.byte_range(), new))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_limit_follows_the_file() {
+        let short = "x = 1\n".repeat(50);
+        assert_eq!(line_limit(&short), 79);
+        // One long line in 200 (a URL in a comment) does not change the limit.
+        let one_long = format!("{short}{short}# {}\n", "u".repeat(100));
+        assert_eq!(line_limit(&one_long), 79);
+        // A black-formatted file: many lines up to 88.
+        let black = format!("{}{}", "x = 1\n".repeat(10), format!("{}\n", "y".repeat(85)).repeat(10));
+        assert_eq!(line_limit(&black), 88);
+    }
+}
