@@ -121,6 +121,9 @@ pub struct Common {
     /// Parse every file, even those without the transforms' trigger literals (for benchmarks).
     #[arg(long, hide = true)]
     pub no_prefilter: bool,
+    /// Parse whole files, never only the blocks that can hold a candidate (for tests and benchmarks).
+    #[arg(long, hide = true)]
+    pub no_partial: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -51,6 +51,8 @@ pub struct Processed {
     pub output: Option<Vec<u8>>,
     /// Whether the prefilter ruled the file out without parsing it.
     pub prefiltered: bool,
+    /// Whether only part of the file was parsed (see [`crate::blocks`]).
+    pub partial: bool,
 }
 
 /// Options for [`process`].
@@ -58,6 +60,9 @@ pub struct Processed {
 pub struct Options {
     /// Skip transforms whose trigger literals the file lacks (default on).
     pub prefilter: bool,
+    /// Parse only the top-level blocks that can hold a candidate when every
+    /// active transform allows it (default on; see [`crate::blocks`]).
+    pub partial: bool,
 }
 
 /// Whether a transform's trigger literals could all be present.
@@ -66,6 +71,8 @@ pub fn triggers_match(t: &dyn Transform, text: &[u8]) -> bool {
     spec.triggers_all.iter().all(|lit| memchr::memmem::find(text, lit.as_bytes()).is_some())
         && (spec.triggers_any.is_empty()
             || spec.triggers_any.iter().any(|lit| memchr::memmem::find(text, lit.as_bytes()).is_some()))
+        // Every candidate sits in a block matching the block regex, so the file must match it.
+        && spec.block_regex.as_ref().is_none_or(|re| re.is_match(text))
 }
 
 pub fn process(bytes: &[u8], transforms: &[Box<dyn Transform>], opts: Options) -> Result<Processed, FileError> {
@@ -109,6 +116,11 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         return Ok(Processed { findings: vec![located], ..Processed::default() });
     }
     let eol = source.line_ending.as_str();
+    if opts.partial
+        && let Some(found) = partial(&active, &source, eol)?
+    {
+        return Ok(found);
+    }
     let mut text = source.text.clone();
     let mut tree = parse::parse(&text)?;
     let errors_before = parse::error_ranges(&tree);
@@ -143,6 +155,37 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
     Ok(result)
 }
 
+/// The partial-parsing fast path: parse a reduced text in which top-level
+/// bodies that cannot hold a candidate are blanked. Returns `None` (parse the
+/// whole file) when a transform needs the whole file, the reduced text has
+/// syntax errors, or there is a site to rewrite: rewriting always works on
+/// the full tree, so partial parsing only ever decides "nothing to change".
+fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Option<Processed>, FileError> {
+    let mut keep = Vec::with_capacity(active.len());
+    for t in active {
+        match &t.spec().block_regex {
+            Some(re) => keep.push(re),
+            None => return Ok(None),
+        }
+    }
+    // Suppression comments in blanked bodies must still be seen (and reported if unused).
+    if memchr::memmem::find(source.text.as_bytes(), b"tame: ignore").is_some() {
+        return Ok(None);
+    }
+    let Some(reduced) = crate::blocks::reduce(&source.text, &keep) else { return Ok(None) };
+    let tree = parse::parse(&reduced)?;
+    if tree.root_node().has_error() {
+        return Ok(None);
+    }
+    let ctx = Ctx::partial(&reduced, &source.text, &tree, &source.indent, eol);
+    let findings = collect_findings(active, &ctx, &[], true);
+    if findings.iter().any(|f| matches!(f.kind, FindingKind::Site(_))) {
+        return Ok(None);
+    }
+    let findings = findings.into_iter().map(|f| locate(&source.text, f)).collect();
+    Ok(Some(Processed { findings, partial: true, ..Processed::default() }))
+}
+
 /// Positions a finding (and its edits) in `text`.
 fn locate(text: &str, finding: Finding) -> Located {
     Located {
@@ -173,13 +216,24 @@ fn run_transforms(
     first_round: bool,
 ) -> Vec<Finding> {
     let ctx = Ctx::new(text, tree, indent, eol);
+    let current_errors = if first_round { errors.to_vec() } else { parse::error_ranges(tree) };
+    collect_findings(active, &ctx, &current_errors, first_round)
+}
+
+/// Runs the transforms, applies suppression comments, and turns sites that
+/// touch an error region into skipped candidates.
+fn collect_findings(
+    active: &[&dyn Transform],
+    ctx: &Ctx<'_>,
+    current_errors: &[std::ops::Range<usize>],
+    first_round: bool,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     for t in active {
-        t.run(&ctx, &mut findings);
+        t.run(ctx, &mut findings);
     }
     let ids: Vec<&str> = active.iter().map(|t| t.spec().id.as_str()).collect();
-    crate::suppress::apply(text, tree, &mut findings, &ids, first_round);
-    let current_errors = if first_round { errors.to_vec() } else { parse::error_ranges(tree) };
+    crate::suppress::apply(ctx.src, ctx.tree, &mut findings, &ids, first_round);
     for f in &mut findings {
         let touches = |r: &std::ops::Range<usize>| match &f.kind {
             FindingKind::Site(fix) => fix.edits.iter().any(|e| {

@@ -6,6 +6,7 @@
 //! fixpoint, [`verify`] re-parses the result, and [`diff`], [`output`] and
 //! [`write`] emit it. [`run`] ties them together for the CLI.
 
+pub mod blocks;
 pub mod cli;
 pub mod config;
 pub mod diff;
@@ -172,7 +173,7 @@ fn run_files<W: Write>(
     let mut processed = runner::process_all(common, &profiles, mode, keep_originals);
     emit(out, &mut processed, &profiles)?;
     out.flush()?;
-    Ok(runner::finish(&processed, mode, common.quiet, &mut std::io::stderr().lock()))
+    Ok(runner::finish(&processed, mode, common.quiet, common.verbose, &mut std::io::stderr().lock()))
 }
 
 /// A path as shown to users and in diff headers: relative to the current

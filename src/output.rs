@@ -19,6 +19,17 @@ pub struct FileOutcome {
     pub diff: Option<Vec<u8>>,
     pub changed: bool,
     pub error: Option<String>,
+    /// How the file was read: prefiltered out, parsed partially, or parsed whole.
+    pub parse: ParseKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParseKind {
+    #[default]
+    None,
+    Prefiltered,
+    Partial,
+    Full,
 }
 
 /// Prints `tame check` text lines.

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cli::Common;
 use crate::config::Effective;
-use crate::output::{FileOutcome, Summary};
+use crate::output::{FileOutcome, ParseKind, Summary};
 use crate::transforms::{self, FindingKind, Transform};
 use crate::{diff, display_path, engine, exit_code, walk, write};
 
@@ -83,7 +83,7 @@ pub fn process_all(common: &Common, profiles: &[Profile], mode: Mode, keep_origi
     }
     files.sort();
     files.dedup_by(|a, b| a.0 == b.0);
-    let opts = engine::Options { prefilter: !common.no_prefilter };
+    let opts = engine::Options { prefilter: !common.no_prefilter, partial: !common.no_partial };
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Work)>> = Mutex::new(Vec::with_capacity(files.len()));
     let verbose = common.verbose;
@@ -128,7 +128,14 @@ fn progress_bar(files: usize, silent: bool) -> indicatif::ProgressBar {
 
 fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mode, keep: bool) -> Work {
     let display = display_path(path);
-    let mut outcome = FileOutcome { display, findings: Vec::new(), diff: None, changed: false, error: None };
+    let mut outcome = FileOutcome {
+        display,
+        findings: Vec::new(),
+        diff: None,
+        changed: false,
+        error: None,
+        parse: Default::default(),
+    };
     let original = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -142,6 +149,11 @@ fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mod
     let mut new = None;
     match engine::process_with(&original, &active, opts) {
         Ok(p) => {
+            outcome.parse = match (p.prefiltered, p.partial) {
+                (true, _) => ParseKind::Prefiltered,
+                (false, true) => ParseKind::Partial,
+                (false, false) => ParseKind::Full,
+            };
             outcome.findings = p.findings;
             if let Some(bytes) = p.output {
                 outcome.changed = true;
@@ -179,7 +191,17 @@ pub fn write_changes(work: &mut [Work], allow_dirty: bool) {
 }
 
 /// Prints errors and the summary; returns the exit code.
-pub fn finish(processed: &Processed, mode: Mode, quiet: bool, err: &mut impl Write) -> u8 {
+pub fn finish(processed: &Processed, mode: Mode, quiet: bool, verbose: bool, err: &mut impl Write) -> u8 {
+    if verbose {
+        let count = |k: ParseKind| processed.work.iter().filter(|w| w.outcome.parse == k).count();
+        let _ = writeln!(
+            err,
+            "tame: {} files prefiltered out, {} parsed partially, {} parsed whole",
+            count(ParseKind::Prefiltered),
+            count(ParseKind::Partial),
+            count(ParseKind::Full)
+        );
+    }
     let mut summary = Summary { scanned: processed.work.len(), symlinks: processed.symlinks, ..Summary::default() };
     let mut errors = processed.walk_errors.len();
     for (path, message) in &processed.walk_errors {

@@ -1,13 +1,11 @@
 //! Fresh identifiers for names a rewrite introduces.
 //!
-//! A name is fresh if no identifier anywhere in the file spells it. That is
+//! A name is fresh if no word anywhere in the file spells it. That is
 //! stricter than scope analysis needs, but it can never be wrong: a new
 //! `_deadline` cannot shadow a global, a closure variable or an attribute read
 //! through `globals()`.
 
 use std::collections::HashSet;
-
-use tree_sitter::Node;
 
 /// Every identifier spelled in the file, plus names already handed out.
 pub struct Names {
@@ -15,17 +13,27 @@ pub struct Names {
 }
 
 impl Names {
-    pub fn of_file(root: Node<'_>, src: &str) -> Names {
+    /// Every identifier-like word of the text, in code, strings and comments
+    /// alike. Scanning text rather than the tree gives the same answer whether
+    /// the file was parsed whole or partially (see `crate::blocks`).
+    pub fn of_file(src: &str) -> Names {
         let mut taken = HashSet::new();
-        crate::parse::walk(
-            root,
-            |_| true,
-            |n| {
-                if n.kind() == "identifier" {
-                    taken.insert(crate::parse::text(n, src).to_owned());
+        let bytes = src.as_bytes();
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+        let mut i = 0;
+        while i < bytes.len() {
+            if word(bytes[i]) {
+                let start = i;
+                while i < bytes.len() && word(bytes[i]) {
+                    i += 1;
                 }
-            },
-        );
+                if !bytes[start].is_ascii_digit() {
+                    taken.insert(src[start..i].to_owned());
+                }
+            } else {
+                i += 1;
+            }
+        }
         Names { taken }
     }
 
@@ -54,8 +62,7 @@ mod tests {
     #[test]
     fn avoids_every_spelled_identifier() {
         let src = "_deadline = 1\ndef f(_deadline_2):\n    pass\n";
-        let tree = crate::parse::parse(src).unwrap();
-        let mut names = Names::of_file(tree.root_node(), src);
+        let mut names = Names::of_file(src);
         assert_eq!(names.fresh("_deadline"), "_deadline_3");
         assert_eq!(names.fresh("_deadline"), "_deadline_4");
         assert_eq!(names.fresh("exc"), "exc");

@@ -93,6 +93,8 @@ pub enum FindingKind {
 /// built on first use: most files have no candidate and never need them.
 pub struct Ctx<'a> {
     pub src: &'a str,
+    /// The whole file (equal to `src` unless the file was partially parsed).
+    pub original: &'a str,
     pub tree: &'a Tree,
     /// The file's indentation unit and line ending, for rendering new lines.
     pub indent: &'a str,
@@ -105,7 +107,23 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(src: &'a str, tree: &'a Tree, indent: &'a str, eol: &'a str) -> Self {
-        Ctx { src, tree, indent, eol, quote: preferred_quote(src), resolver: OnceCell::new(), names: OnceCell::new() }
+        Ctx::partial(src, src, tree, indent, eol)
+    }
+
+    /// A context over a partially parsed file: `src` is the reduced text the
+    /// tree was parsed from (same offsets as `original`, see `crate::blocks`);
+    /// style and fresh names come from the whole `original`.
+    pub fn partial(src: &'a str, original: &'a str, tree: &'a Tree, indent: &'a str, eol: &'a str) -> Self {
+        Ctx {
+            src,
+            original,
+            tree,
+            indent,
+            eol,
+            quote: preferred_quote(original),
+            resolver: OnceCell::new(),
+            names: OnceCell::new(),
+        }
     }
 
     pub fn root(&self) -> Node<'a> {
@@ -117,7 +135,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn names(&self) -> std::cell::RefMut<'_, Names> {
-        self.names.get_or_init(|| RefCell::new(Names::of_file(self.tree.root_node(), self.src))).borrow_mut()
+        self.names.get_or_init(|| RefCell::new(Names::of_file(self.original))).borrow_mut()
     }
 
     pub fn text(&self, node: Node<'_>) -> &'a str {

@@ -26,6 +26,8 @@ struct RawSpec {
     summary: String,
     query: String,
     triggers: RawTriggers,
+    #[serde(default)]
+    block_regex: Option<String>,
     docs: RawDocs,
     #[serde(default)]
     options: Vec<RawOption>,
@@ -139,6 +141,10 @@ pub struct Spec {
     pub query: Query,
     pub triggers_all: Vec<String>,
     pub triggers_any: Vec<String>,
+    /// Partial parsing: every candidate lies in a top-level block matching
+    /// this regex, and the analysis needs nothing outside such blocks but the
+    /// module's top-level statements. `None`: always parse the whole file.
+    pub block_regex: Option<regex::bytes::Regex>,
 }
 
 /// Resolved option values, by name.
@@ -195,6 +201,12 @@ impl Spec {
             }
             options.push(OptionSpec { name: o.name, kind, default, doc: o.doc, cli: o.cli });
         }
+        let block_regex = raw
+            .block_regex
+            .as_deref()
+            .map(regex::bytes::Regex::new)
+            .transpose()
+            .map_err(|e| field("block_regex", &format!("is not a valid regex: {e}")))?;
         let query = Query::new(&crate::parse::language(), &raw.query)
             .map_err(|e| field("query", &format!("does not compile: {e}")))?;
         Ok(Spec {
@@ -205,6 +217,7 @@ impl Spec {
             query,
             triggers_all: raw.triggers.all,
             triggers_any: raw.triggers.any,
+            block_regex,
         })
     }
 

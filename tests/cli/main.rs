@@ -11,4 +11,5 @@ mod common;
 mod contract;
 mod driver_load_error;
 mod fixtures;
+mod partial;
 mod workflow;

@@ -1,0 +1,57 @@
+//! Fuzz target for the whole per-file pipeline (`tame::engine::process`:
+//! decode, parse, transforms, edits, verify, re-encode) with every transform
+//! at its default options.
+//!
+//! Properties checked on every input:
+//! - nothing panics (libFuzzer reports a panic as a crash);
+//! - if the input decodes and parses without error regions, then processing
+//!   it does not fail verification or the fixpoint, any output decodes and
+//!   parses without error regions too, and a second pass over the output
+//!   changes nothing.
+
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use tame::engine::{self, FileError, Options};
+use tame::source::Source;
+use tame::transforms::{self, Transform};
+
+fn all_transforms() -> &'static [Box<dyn Transform>] {
+    static T: OnceLock<Vec<Box<dyn Transform>>> = OnceLock::new();
+    T.get_or_init(|| {
+        transforms::specs()
+            .iter()
+            .map(|s| transforms::build(&s.id, &s.defaults()).expect("registered").expect("defaults are valid"))
+            .collect()
+    })
+}
+
+/// Whether `bytes` decode and parse without ERROR or MISSING nodes.
+fn parses_cleanly(bytes: &[u8]) -> bool {
+    let Ok(src) = Source::decode(bytes) else { return false };
+    tame::parse::parse(&src.text).is_ok_and(|t| !t.root_node().has_error())
+}
+
+fuzz_target!(|data: &[u8]| {
+    // Parse every input: the prefilter would rule out almost all of them.
+    let opts = Options { prefilter: false, partial: true };
+    let result = engine::process(data, all_transforms(), opts);
+    if !parses_cleanly(data) {
+        return;
+    }
+    let processed = match result {
+        Ok(p) => p,
+        Err(e @ (FileError::Verify(_) | FileError::NoFixpoint)) => {
+            panic!("clean input, but the pipeline failed: {e}")
+        }
+        Err(_) => return,
+    };
+    let Some(output) = processed.output else { return };
+    assert!(parses_cleanly(&output), "clean input, but the output has syntax errors");
+    match engine::process(&output, all_transforms(), opts) {
+        Ok(again) => assert!(again.output.is_none(), "a second pass changed the output"),
+        Err(e) => panic!("a second pass over the output failed: {e}"),
+    }
+});

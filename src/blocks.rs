@@ -1,0 +1,226 @@
+//! Top-level blocks, found without parsing, for partial parsing.
+//!
+//! A file that passes the prefilter is often large while the code a transform
+//! looks at is one function. [`reduce`] blanks the bodies of top-level `def` and
+//! `class` blocks that cannot hold a candidate (no match of the transforms'
+//! block regex): every byte becomes a space except line endings, and a `0`
+//! keeps the body a valid statement. Offsets do not move, so the reduced tree's
+//! nodes, and the edits built from them, line up with the original text.
+//!
+//! The scanner is a small Python lexer: it tracks strings (including triple
+//! quotes and escapes), comments, brackets and backslash continuations, so a
+//! statement starts only at column 0 outside all of them. When it is unsure
+//! (an unterminated string, a body that would swallow another top-level
+//! `def`), [`reduce`] returns `None` and the caller parses the whole file.
+
+use std::ops::Range;
+
+use regex::bytes::Regex;
+
+/// Byte ranges of top-level statements, in order.
+fn statements(text: &[u8]) -> Option<Vec<Range<usize>>> {
+    let mut starts = Vec::new();
+    let (mut i, mut depth, mut line_start, mut continued) = (0usize, 0usize, true, false);
+    while i < text.len() {
+        let c = text[i];
+        if line_start {
+            line_start = false;
+            if depth == 0 && !continued && !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b'\x0c') {
+                starts.push(i);
+            }
+            continued = false;
+        }
+        match c {
+            b'\n' | b'\r' => line_start = true,
+            b'#' => {
+                while i < text.len() && !matches!(text[i], b'\n' | b'\r') {
+                    i += 1;
+                }
+                continue;
+            }
+            b'\\' => {
+                // A continuation joins the next line to this statement.
+                if matches!(text.get(i + 1), Some(b'\n' | b'\r')) {
+                    continued = true;
+                }
+                i += 1;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\'' | b'"' => {
+                i = skip_string(text, i)?;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(starts.len());
+    for (k, &s) in starts.iter().enumerate() {
+        out.push(s..starts.get(k + 1).copied().unwrap_or(text.len()));
+    }
+    Some(out)
+}
+
+/// Returns the index just past the string literal starting at `i`.
+fn skip_string(text: &[u8], i: usize) -> Option<usize> {
+    let q = text[i];
+    let triple = text.get(i + 1) == Some(&q) && text.get(i + 2) == Some(&q);
+    let mut j = if triple { i + 3 } else { i + 1 };
+    while j < text.len() {
+        match text[j] {
+            b'\\' => j += 2,
+            c if c == q => {
+                if !triple {
+                    return Some(j + 1);
+                }
+                if text.get(j + 1) == Some(&q) && text.get(j + 2) == Some(&q) {
+                    return Some(j + 3);
+                }
+                j += 1;
+            }
+            b'\n' | b'\r' if !triple => return None,
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// The body of a top-level `def`/`class` statement (after the header line),
+/// if it has one on following lines.
+fn body(text: &[u8], stmt: &Range<usize>) -> Option<Range<usize>> {
+    let s = &text[stmt.clone()];
+    let head = s.strip_prefix(b"async ").unwrap_or(s);
+    if !(head.starts_with(b"def ") || head.starts_with(b"class ")) {
+        return None;
+    }
+    // The header ends at the first line ending outside brackets and strings.
+    let (mut i, mut depth) = (stmt.start, 0usize);
+    while i < stmt.end {
+        match text[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\'' | b'"' => {
+                i = skip_string(text, i)?;
+                continue;
+            }
+            b'#' => {
+                while i < stmt.end && !matches!(text[i], b'\n' | b'\r') {
+                    i += 1;
+                }
+                continue;
+            }
+            b'\n' | b'\r' if depth == 0 => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    let header = &text[stmt.start..i];
+    let trimmed = header.iter().rposition(|b| !matches!(b, b' ' | b'\t'))?;
+    if header[trimmed] != b':' {
+        return None; // `def f(): return 1`: nothing to blank.
+    }
+    while i < stmt.end && matches!(text[i], b'\n' | b'\r') {
+        i += 1;
+    }
+    (i < stmt.end).then_some(i..stmt.end)
+}
+
+/// A body holding a column-0 `def`, `class`, `async def` or decorator line
+/// means the scanner lost track of a string: blanking it could hide code.
+fn swallows_a_statement(body: &[u8]) -> bool {
+    body.split(|&b| b == b'\n' || b == b'\r').any(|line| {
+        line.starts_with(b"def ")
+            || line.starts_with(b"class ")
+            || line.starts_with(b"async def ")
+            || line.starts_with(b"@")
+    })
+}
+
+/// The text with every top-level `def`/`class` body that matches none of
+/// `keep` blanked, or `None` if the scanner cannot split the file safely (or
+/// there is nothing to blank).
+pub fn reduce(text: &str, keep: &[&Regex]) -> Option<String> {
+    let bytes = text.as_bytes();
+    let stmts = statements(bytes)?;
+    let mut out: Option<Vec<u8>> = None;
+    for stmt in &stmts {
+        let Some(b) = body(bytes, stmt) else { continue };
+        let block = &bytes[stmt.clone()];
+        if keep.iter().any(|re| re.is_match(block)) {
+            continue;
+        }
+        if swallows_a_statement(&bytes[b.clone()]) {
+            return None;
+        }
+        let out = out.get_or_insert_with(|| bytes.to_vec());
+        let mut placed = false;
+        for (k, &c) in bytes[b.clone()].iter().enumerate() {
+            let at = b.start + k;
+            out[at] = match c {
+                b'\n' | b'\r' => c,
+                b' ' | b'\t' if !placed => c,
+                _ if !placed => {
+                    placed = true;
+                    b'0'
+                }
+                _ => b' ',
+            };
+        }
+    }
+    // Only ASCII bytes were written over whole UTF-8 sequences... except when a
+    // multi-byte char was partly overwritten, which cannot happen: every byte
+    // of a blanked body is replaced.
+    out.map(|o| String::from_utf8(o).expect("blanking replaces whole bodies with ASCII"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn re(s: &str) -> Regex {
+        Regex::new(s).unwrap()
+    }
+
+    #[test]
+    fn blanks_only_bodies_without_a_match() {
+        let src = "import time\n\ndef a():\n    x = '''\n  def fake():\n'''\n    return x\n\n\ndef b():\n    while True:\n        time.sleep(1)\n";
+        let keep = re(r"while\s+True");
+        let out = reduce(src, &[&keep]).unwrap();
+        assert_eq!(out.len(), src.len());
+        assert!(out.contains("def a():\n    0"), "{out}");
+        assert!(!out.contains("fake"), "{out}");
+        assert!(out.contains("def b():\n    while True:\n        time.sleep(1)\n"), "{out}");
+        let tree = crate::parse::parse(&out).unwrap();
+        assert!(!tree.root_node().has_error(), "{out}");
+    }
+
+    #[test]
+    fn statements_ignore_brackets_strings_and_continuations() {
+        let src = "x = (1,\n2)\ny = \"a#b\" \\\n  + 'c'\n# comment\nz = 1\n";
+        let s = statements(src.as_bytes()).unwrap();
+        let texts: Vec<&str> = s.iter().map(|r| &src[r.clone()]).collect();
+        assert_eq!(texts, ["x = (1,\n2)\n", "y = \"a#b\" \\\n  + 'c'\n# comment\n", "z = 1\n"]);
+    }
+
+    #[test]
+    fn unsure_means_none() {
+        assert!(reduce("def a():\n    s = 'open\n", &[]).is_none());
+        assert!(reduce("x = (\n", &[]).is_none());
+        assert!(reduce("x = 1\n", &[]).is_none(), "nothing to blank");
+        // A string the scanner cannot follow must not hide the next function.
+        assert!(reduce("def a():\n    s = '''x\ndef b():\n    pass\n'''\n", &[]).is_none());
+    }
+
+    #[test]
+    fn crlf_and_multibyte_bodies() {
+        let src = "def a():\r\n    s = 'é'\r\n    return s\r\n";
+        let out = reduce(src, &[]).unwrap();
+        assert_eq!(out.len(), src.len());
+        assert!(out.starts_with("def a():\r\n    0"), "{out:?}");
+        assert_eq!(out.matches("\r\n").count(), 3);
+    }
+}
