@@ -90,6 +90,26 @@ pub fn walk<'t>(node: Node<'t>, mut descend: impl FnMut(Node<'t>) -> bool, mut v
     }
 }
 
+/// The ancestors of `node`, outermost (`root`) first, without `node` itself;
+/// empty if `node` is not in `root`'s tree.
+///
+/// Use this instead of chains of `Node::parent()`: tree-sitter finds a parent
+/// by descending from the root, so each `parent()` call costs the node's
+/// depth, and walking up from a node 20,000 levels deep that way takes
+/// hundreds of millions of steps. This descends once.
+pub fn ancestors<'t>(root: Node<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    let mut cur = root;
+    while cur.id() != node.id() {
+        out.push(cur);
+        match cur.child_with_descendant(node) {
+            Some(next) => cur = next,
+            None => return Vec::new(),
+        }
+    }
+    out
+}
+
 /// The text of a node.
 pub fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
     src.get(node.byte_range()).unwrap_or("")
@@ -116,6 +136,22 @@ mod tests {
         walk(tree.root_node(), |_| true, |_| count += 1);
         assert!(count > depth);
         let _ = error_ranges(&tree);
+        let mut deepest = tree.root_node();
+        walk(
+            tree.root_node(),
+            |_| true,
+            |n| {
+                if n.kind() == "integer" {
+                    deepest = n
+                }
+            },
+        );
+        let chain = ancestors(tree.root_node(), deepest);
+        assert!(chain.len() > depth, "{}", chain.len());
+        assert_eq!(chain[0].id(), tree.root_node().id());
+        assert_eq!(chain.last().unwrap().id(), deepest.parent().unwrap().id());
+        // Each is a child of the one before (checked cheaply: parent() itself costs the depth).
+        assert!(chain.windows(2).all(|w| w[0].child_with_descendant(w[1]).is_some_and(|c| c.id() == w[1].id())));
     }
 
     #[test]

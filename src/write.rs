@@ -28,20 +28,44 @@ fn io(e: std::io::Error) -> WriteError {
 }
 
 /// Replaces `path`'s content `original` with `new`, atomically.
+///
+/// The file's permission bits (and, where the OS allows it, its owner and
+/// group) are kept. `path` must still be the regular file tame read: if it
+/// has become a symbolic link it is not written, so a write can never go
+/// through a link.
 pub fn write_atomic(path: &Path, original: &[u8], new: &[u8]) -> Result<(), WriteError> {
+    use std::os::unix::fs::MetadataExt;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let meta = std::fs::metadata(path).map_err(io)?;
+    let meta = std::fs::symlink_metadata(path).map_err(io)?;
+    if meta.file_type().is_symlink() {
+        return Err(WriteError::Io("is now a symbolic link; tame does not write through links".into()));
+    }
+    if !meta.is_file() {
+        return Err(WriteError::Io("is no longer a regular file".into()));
+    }
     if meta.permissions().readonly() {
         return Err(WriteError::Io("permission denied (the file is read-only)".into()));
     }
-    let mut tmp = tempfile::Builder::new().prefix(".tame-").suffix(".tmp").tempfile_in(dir).map_err(io)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tame-").suffix(".tmp").tempfile_in(dir).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            WriteError::Io("permission denied (cannot create a file in its directory)".into())
+        } else {
+            io(e)
+        }
+    })?;
     tmp.write_all(new).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
+    // Best effort: as root, keep the owner; as a user, keep the group if we may.
+    let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()));
     std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
     if std::fs::read(path).map_err(io)? != original {
         return Err(WriteError::Concurrent);
     }
     tmp.persist(path).map_err(|e| io(e.error))?;
+    // Make the rename itself durable; a failure here leaves a correct file.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
     Ok(())
 }
 
@@ -113,5 +137,24 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"new\n");
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn never_writes_through_a_link_or_into_a_read_only_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.py");
+        let link = dir.path().join("link.py");
+        std::fs::write(&target, "old\n").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = write_atomic(&link, b"old\n", b"new\n").unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"old\n");
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let err = write_atomic(&target, b"old\n", b"new\n").unwrap_err();
+        assert_eq!(err.to_string(), "could not write: permission denied (the file is read-only)");
+        assert_eq!(std::fs::read(&target).unwrap(), b"old\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file is left behind");
     }
 }
