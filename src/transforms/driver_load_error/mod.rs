@@ -26,7 +26,9 @@ use tree_sitter::Node;
 
 use exits::{Exit, exit_of, is_success, shadowed_exit};
 use loaders::{Loads, catches_load_error, driver_checks, driver_name, entry_point, loader_of, try_loads};
-use render::{Around, Callback, HandlerNames, docstring_edit, enclosing_handler, exception_name, replacement};
+use render::{
+    Around, Callback, HandlerNames, docstring, docstring_edit, enclosing_handler, exception_name, replacement,
+};
 
 use crate::edits::{Applicability, Fix};
 use crate::parse::walk;
@@ -90,7 +92,9 @@ impl Transform for DriverLoadError {
         let regions = self.regions(ctx, &registrations);
         let names = HandlerNames::default();
         let mut seen = HashSet::new();
-        let mut rewritten: Vec<Node<'_>> = Vec::new();
+        // Each exit's finding, with the function holding it.
+        let mut exits: Vec<(Finding, Option<Node<'_>>)> = Vec::new();
+        let mut notes = Vec::new();
         for region in &regions {
             walk(
                 region.node,
@@ -98,19 +102,13 @@ impl Transform for DriverLoadError {
                 |n| {
                     if let Some(exit) = exit_of(ctx, n) {
                         if seen.insert(exit.stmt.id()) {
-                            let finding = self.site(ctx, &exit, region, &regions, &names);
-                            if matches!(finding.kind, FindingKind::Site(_))
-                                && let Some(f) = enclosing_function(exit.stmt).filter(|f| !rewritten.contains(f))
-                            {
-                                rewritten.push(f);
-                            }
-                            out.push(finding);
+                            exits.push((self.site(ctx, &exit, region, &regions, &names), enclosing_function(n)));
                         }
                     } else if let Some((spelled, what)) = shadowed_exit(ctx, n)
                         && seen.insert(n.id())
                     {
                         let evidence = format!("{}: `{spelled}` is {what}, not the process exit", place(ctx, n));
-                        out.push(skipped(n, ctx, "shadowed", evidence));
+                        notes.push(skipped(n, ctx, "shadowed", evidence));
                     }
                 },
             );
@@ -125,12 +123,41 @@ impl Transform for DriverLoadError {
                     && let Some(exit) = exit_of(ctx, n)
                 {
                     let (class, evidence) = self.why_not(ctx, &exit, &regions);
-                    out.push(skipped(exit.stmt, ctx, class, evidence));
+                    exits.push((skipped(exit.stmt, ctx, class, evidence), enclosing_function(n)));
                 }
             },
         );
+        let rewritten: Vec<Node<'_>> = exits
+            .iter()
+            .filter(|(f, _)| matches!(f.kind, FindingKind::Site(_)))
+            .filter_map(|(_, func)| *func)
+            .fold(Vec::new(), |mut v, f| {
+                if !v.contains(&f) {
+                    v.push(f);
+                }
+                v
+            });
+        keep_docstrings_true(&mut exits);
         let callbacks: Vec<(Node<'_>, &str)> = registrations.iter().map(|(kw, name, _)| (*kw, *name)).collect();
-        callers::list(ctx, &rewritten, &callbacks, self.exception.name(), out);
+        callers::list(ctx, &rewritten, &callbacks, self.exception.name(), &mut notes);
+        out.extend(exits.into_iter().map(|(f, _)| f));
+        out.extend(notes);
+    }
+}
+
+/// A docstring that says `:raises SystemExit` stays true: when an exit of
+/// the function is left alone, its sites do not rename the docstring entry.
+fn keep_docstrings_true(exits: &mut [(Finding, Option<Node<'_>>)]) {
+    let kept: Vec<Node<'_>> = exits
+        .iter()
+        .filter(|(f, _)| matches!(f.kind, FindingKind::Skipped { .. }))
+        .filter_map(|(_, func)| *func)
+        .collect();
+    for (finding, func) in exits.iter_mut() {
+        let (FindingKind::Site(fix), Some(func)) = (&mut finding.kind, *func) else { continue };
+        if let Some(doc) = kept.contains(&func).then(|| docstring(func)).flatten() {
+            fix.edits.retain(|e| e.range != doc.byte_range());
+        }
     }
 }
 

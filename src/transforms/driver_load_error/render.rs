@@ -339,13 +339,18 @@ fn is_format(ctx: &Ctx<'_>, n: Node<'_>) -> bool {
     }
 }
 
+/// The docstring of function `f`.
+pub fn docstring(f: Node<'_>) -> Option<Node<'_>> {
+    let body = f.child_by_field_name("body")?;
+    let first = body.named_child(0).filter(|s| s.kind() == "expression_statement")?;
+    first.named_child(0).filter(|s| s.kind() == "string")
+}
+
 /// Updates the `SystemExit` entries of the function's docstring: reST
 /// (`:raises SystemExit: ...`, `:raises: SystemExit`, `:raises SystemExit of
 /// 1 ...`) and Google style (`SystemExit: ...` under `Raises:`).
 pub fn docstring_edit(ctx: &Ctx<'_>, f: Node<'_>, name: &str) -> Option<Edit> {
-    let body = f.child_by_field_name("body")?;
-    let first = body.named_child(0).filter(|s| s.kind() == "expression_statement")?;
-    let doc = first.named_child(0).filter(|s| s.kind() == "string")?;
+    let doc = docstring(f)?;
     let text = ctx.text(doc);
     static REST: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     static GOOGLE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
