@@ -53,6 +53,16 @@ def load_class_by_alias_or_classname(namespace, name):
     ),
     ("myapp/__init__.py", ""),
     ("myapp/exceptions.py", "class DriverNotLoaded(Exception):\n    pass\n"),
+    ("myapp/errors.py", "class AppError(Exception):\n    pass\n"),
+    (
+        "myapp/plugins.py",
+        r#"
+def load_plugin(kind, name):
+    if name == "missing":
+        raise LookupError("no %s plugin %r" % (kind, name))
+    return (kind, name)
+"#,
+    ),
     ("stevedore/__init__.py", ""),
     (
         "stevedore/driver.py",
@@ -318,6 +328,39 @@ fn left_alone_exits_still_end_the_process() {
 import neg_main
 e = expect_raise(neg_main.main, ["no_such_driver_module"])
 assert type(e) is SystemExit and e.code == 2, repr(e)
+print("checked")
+"#,
+    );
+    assert!(out.contains("checked"), "{out}");
+}
+
+#[test]
+fn every_option_shapes_the_rewrite() {
+    let dir = scratch("custom_options.py");
+    let text = std::fs::read_to_string(dir.path().join("custom_options.py")).unwrap();
+    let line = text.lines().next().unwrap().strip_prefix("# tame-args:").unwrap().to_owned();
+    let args: Vec<&str> = line.split_whitespace().collect();
+    rewrite(dir.path(), "custom_options.py", &args);
+    let out = run_python(
+        dir.path(),
+        r#"
+import custom_options as m
+from myapp.errors import AppError
+assert issubclass(m.DriverLoadError, AppError)
+
+# The configured function_regex.
+e = expect_raise(m.setup_backend, Conf(backend=""))
+assert type(e) is m.DriverLoadError and str(e) == "no backend configured", repr(e)
+assert m.setup_backend(Conf(backend="disk")) == ("backends", "disk")
+
+# The configured loader: the message names the driver it was given.
+e = expect_raise(m.make_codec, Conf(codec="missing"))
+assert type(e) is m.DriverLoadError and type(e.__cause__) is LookupError, repr(e)
+assert str(e) == "Could not load driver missing", str(e)
+
+# Outside both, the exit stays.
+e = expect_raise(m.load_cache_driver, Conf(cache_driver="missing"))
+assert type(e) is SystemExit and e.code == 1, repr(e)
 print("checked")
 "#,
     );
