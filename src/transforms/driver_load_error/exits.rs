@@ -84,26 +84,45 @@ fn single_arg(call: Node<'_>) -> Option<Option<Node<'_>>> {
     }
 }
 
-/// A status code rather than a message: no argument, `None`, a bool or an
-/// integer. (`SystemExit("text")` prints the text and exits with status 1.)
-pub fn is_status(arg: Option<Node<'_>>) -> bool {
-    match arg {
-        None => true,
-        Some(a) => match a.kind() {
-            "integer" | "none" | "true" | "false" => true,
-            "unary_operator" => a.named_child(0).is_some_and(|x| x.kind() == "integer"),
-            "parenthesized_expression" => is_status(a.named_child(0)),
-            _ => false,
-        },
+/// A status code rather than a message: no argument, `None`, a bool, an
+/// integer, an ALL_CAPS constant (`EXIT_FAILURE`, `os.EX_CONFIG`) or a
+/// variable named like a status (`rc`, `exit_code`). (`SystemExit("text")`
+/// prints the text and exits with status 1: that text is a message.)
+pub fn is_status(ctx: &Ctx<'_>, arg: Option<Node<'_>>) -> bool {
+    let Some(a) = arg else { return true };
+    match a.kind() {
+        "integer" | "none" | "true" | "false" => true,
+        "unary_operator" => a.named_child(0).is_some_and(|x| x.kind() == "integer"),
+        "parenthesized_expression" => is_status(ctx, a.named_child(0)),
+        "identifier" | "attribute" => {
+            let last = ctx.text(a).rsplit('.').next().unwrap_or("");
+            let constant = last.chars().any(|c| c.is_ascii_uppercase())
+                && last.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            let status_name = a.kind() == "identifier"
+                && matches!(
+                    last,
+                    "rc" | "ret"
+                        | "retval"
+                        | "code"
+                        | "status"
+                        | "exit_code"
+                        | "exitcode"
+                        | "returncode"
+                        | "return_code"
+                );
+            constant || status_name
+        }
+        _ => false,
     }
 }
 
-/// An explicit success status (`sys.exit(0)`, `SystemExit(False)`): the code
-/// ends the process on purpose, not because loading failed.
+/// An explicit success status (`sys.exit(0)`, `SystemExit(False)`,
+/// `os.EX_OK`): the code ends the process on purpose, not because loading
+/// failed.
 pub fn is_success(ctx: &Ctx<'_>, arg: Option<Node<'_>>) -> bool {
     match arg {
         Some(a) if a.kind() == "parenthesized_expression" => is_success(ctx, a.named_child(0)),
-        Some(a) => matches!(a.kind(), "integer" | "false") && matches!(ctx.text(a), "0" | "False"),
+        Some(a) => matches!(ctx.text(a).rsplit('.').next(), Some("0" | "False" | "EX_OK" | "EXIT_SUCCESS")),
         None => false,
     }
 }
@@ -119,7 +138,7 @@ mod tests {
         let ctx = Ctx::new(&src, &tree, "    ", "\n");
         let node = ctx.root().named_child(1).unwrap();
         let exit = exit_of(&ctx, node).expect("an exit");
-        (is_status(exit.arg), is_success(&ctx, exit.arg))
+        (is_status(&ctx, exit.arg), is_success(&ctx, exit.arg))
     }
 
     #[test]
@@ -133,5 +152,10 @@ mod tests {
         assert_eq!(classify("sys.exit(False)"), (true, true));
         assert_eq!(classify("sys.exit('no driver')"), (false, false));
         assert_eq!(classify("raise SystemExit(msg)"), (false, false));
+        assert_eq!(classify("sys.exit(_('no driver'))"), (false, false));
+        assert_eq!(classify("sys.exit(EXIT_FAILURE)"), (true, false));
+        assert_eq!(classify("sys.exit(os.EX_CONFIG)"), (true, false));
+        assert_eq!(classify("sys.exit(os.EX_OK)"), (true, true));
+        assert_eq!(classify("sys.exit(rc)"), (true, false));
     }
 }

@@ -159,7 +159,7 @@ fn callback_params<'t>(ctx: &Ctx<'t>, f: Node<'t>) -> Vec<&'t str> {
 
 /// The exit's own message, or one built from what is in scope.
 fn message<'t>(ctx: &Ctx<'t>, exit: &Exit<'t>, around: &Around<'t>, column: usize) -> String {
-    if let (false, Some(arg)) = (is_status(exit.arg), exit.arg) {
+    if let (false, Some(arg)) = (is_status(ctx, exit.arg), exit.arg) {
         return realign(ctx, arg, column);
     }
     if let Some(m) = logged_message(ctx, exit.stmt, column) {
