@@ -17,7 +17,7 @@ use tree_sitter::Node;
 
 use super::exits::Exit;
 use crate::parse::walk;
-use crate::python::is_scope;
+use crate::python::{enclosing_function, is_scope};
 use crate::transforms::Ctx;
 
 pub fn line(n: Node<'_>) -> usize {
@@ -82,6 +82,33 @@ pub fn enclosing_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
         cur = p.parent();
     }
     None
+}
+
+/// A nested function whose caller bounds it: the enclosing function runs it
+/// under `asyncio.wait_for(f(...), timeout)`. (Callers elsewhere are out of
+/// sight; only this common test and helper shape is recognised.)
+pub fn caller_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
+    let f = enclosing_function(lp)?;
+    let outer = enclosing_function(f)?;
+    let name = f.child_by_field_name("name").map(|n| ctx.text(n))?;
+    let body = outer.child_by_field_name("body")?;
+    let found = std::cell::Cell::new(None);
+    walk(
+        body,
+        |n| found.get().is_none() && n.id() != f.id(),
+        |n| {
+            if n.kind() != "call" || found.get().is_some() {
+                return;
+            }
+            let func = n.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
+            let args = n.child_by_field_name("arguments").map(|a| ctx.text(a)).unwrap_or("");
+            let calls_it = args.contains(&format!("{name}(")) || args.contains(&format!("{name}, "));
+            if func.rsplit('.').next() == Some("wait_for") && calls_it && args.contains(',') {
+                found.set(Some(n));
+            }
+        },
+    );
+    found.get().map(|c| format!("its caller bounds it: `{}` at line {}", first_line(ctx.text(c)), line(c)))
 }
 
 /// Names/attributes (`tries`, `self._retries`) referenced in `cond`.

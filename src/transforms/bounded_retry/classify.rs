@@ -3,7 +3,8 @@
 //! The analysis looks only at the loop's *own* body: sleeps and `break`s in
 //! nested loops belong to those loops, and nothing inside nested functions,
 //! lambdas or classes counts ([`super::exits`] collects the ways out,
-//! [`super::bounds`] the evidence that something already limits the loop).
+//! [`super::bounds`] the evidence that something already limits the loop,
+//! [`super::shape`] loops that iterate or outlive a process rather than wait).
 //! The checks run from the most specific reason to leave a loop alone to the
 //! most general, so `check --explain` shows the most telling evidence.
 
@@ -11,6 +12,7 @@ use tree_sitter::Node;
 
 use super::bounds::{self, first_line, line};
 use super::exits::{self, Exit, ExitKind, owner_loop};
+use super::shape;
 use crate::parse::walk;
 use crate::python::{is_scope, qualified_name};
 use crate::transforms::Ctx;
@@ -73,7 +75,9 @@ pub fn sleep_of<'t>(ctx: &Ctx<'t>, call: Node<'t>) -> Option<Sleep<'t>> {
         .map(|a| if a.kind() == "keyword_argument" { a.child_by_field_name("value").unwrap_or(a) } else { a });
     let is_yield = match arg {
         None => true,
-        Some(a) => matches!(a.kind(), "integer" | "float") && ctx.text(a).parse::<f64>().is_ok_and(|v| v == 0.0),
+        // A literal of a millisecond or less only lets other threads run: a
+        // spin, which a bound counted in iterations would cut short at once.
+        Some(a) => matches!(a.kind(), "integer" | "float") && ctx.text(a).parse::<f64>().is_ok_and(|v| v <= 0.001),
     };
     Some(Sleep { call, arg, is_yield })
 }
@@ -145,6 +149,9 @@ pub fn classify<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Class<'t> {
     if let Some(ev) = bounds::time_bound(ctx, lp, &exits) {
         return skip(BOUNDED, ev);
     }
+    if let Some(ev) = bounds::caller_timeout(ctx, lp) {
+        return skip(BOUNDED, ev);
+    }
     if let Some(y) = own_yield {
         return skip(
             SERVICE,
@@ -152,8 +159,11 @@ pub fn classify<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Class<'t> {
         );
     }
     let leaving: Vec<&Exit<'t>> = exits.iter().filter(|e| e.leaves_on_condition()).collect();
-    if let Some(ev) = leaving.iter().find_map(|e| iterates(ctx, body, e)) {
+    if let Some(ev) = leaving.iter().find_map(|e| shape::iterates(ctx, body, e)) {
         return skip(NOT_A_WAIT, ev);
+    }
+    if let Some(ev) = leaving.iter().find_map(|e| shape::outlives(ctx, body, e)) {
+        return skip(SERVICE, ev);
     }
     let Some(first_leaving) = leaving.first() else {
         return skip(SERVICE, "never leaves except through an exception or a process exit".into());
@@ -201,38 +211,4 @@ fn any_sleep_in<'t>(ctx: &Ctx<'t>, body: Node<'t>) -> Option<Node<'t>> {
         },
     );
     found.get()
-}
-
-/// An exit that ends an iteration rather than a wait: `except StopIteration:
-/// break` (a `for` loop written by hand), or `if not data: break` after
-/// `data = x.read(...)` / `recv(...)` (a stream read to its end).
-fn iterates<'t>(ctx: &Ctx<'t>, body: Node<'t>, e: &Exit<'t>) -> Option<String> {
-    if let Some(h) = e.in_handler {
-        let caught = h.named_child(0).map(|c| ctx.text(c)).unwrap_or("");
-        if caught.contains("StopIteration") || caught.contains("StopAsyncIteration") {
-            return Some(format!("iterates: leaves when the iterator is exhausted (line {})", line(h)));
-        }
-    }
-    for g in &e.guards {
-        let Some(arg) = g.named_child(0).filter(|a| g.kind() == "not_operator" && a.kind() == "identifier") else {
-            continue;
-        };
-        for rhs in bounds::assignments_to(ctx, body, ctx.text(arg)) {
-            let call = if rhs.kind() == "await" { rhs.named_child(0) } else { Some(rhs) };
-            let method = call
-                .filter(|c| c.kind() == "call")
-                .and_then(|c| c.child_by_field_name("function"))
-                .and_then(|f| f.child_by_field_name("attribute"))
-                .map(|a| ctx.text(a))
-                .unwrap_or("");
-            if method.starts_with("read") || method.starts_with("recv") {
-                return Some(format!(
-                    "reads a stream to its end (`{}` at line {}), not a wait",
-                    first_line(ctx.text(*g)),
-                    line(*g)
-                ));
-            }
-        }
-    }
-    None
 }

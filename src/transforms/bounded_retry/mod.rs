@@ -10,6 +10,7 @@ mod bounds;
 pub mod classify;
 mod exits;
 mod render;
+mod shape;
 
 use std::collections::{HashMap, HashSet};
 
