@@ -103,6 +103,8 @@ pub struct Ctx<'a> {
     pub quote: char,
     resolver: OnceCell<Resolver<'a, 'a>>,
     names: OnceCell<RefCell<Names>>,
+    /// Per transform spec (keyed by address): every (capture index, node).
+    query_cache: RefCell<Vec<(usize, Vec<(u32, Node<'a>)>)>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -123,6 +125,7 @@ impl<'a> Ctx<'a> {
             quote: preferred_quote(original),
             resolver: OnceCell::new(),
             names: OnceCell::new(),
+            query_cache: RefCell::default(),
         }
     }
 
@@ -143,14 +146,26 @@ impl<'a> Ctx<'a> {
     }
 
     /// Runs `query` and returns, for each match, the node of capture `name`.
+    /// The query runs once per file and transform; each capture name is then
+    /// a filter over the cached (capture index, node) pairs.
     pub fn captures(&self, spec: &Spec, name: &str) -> Vec<Node<'a>> {
         let Some(idx) = spec.query.capture_index_for_name(name) else { return Vec::new() };
-        let mut cursor = QueryCursor::new();
-        let mut out = Vec::new();
-        let mut matches = cursor.matches(&spec.query, self.tree.root_node(), self.src.as_bytes());
-        while let Some(m) = matches.next() {
-            out.extend(m.captures().iter().filter(|c| c.index == idx).map(|c| c.node));
-        }
+        let mut cache = self.query_cache.borrow_mut();
+        let key = spec as *const Spec as usize;
+        let all = match cache.iter().position(|(k, _)| *k == key) {
+            Some(i) => &cache[i].1,
+            None => {
+                let mut cursor = QueryCursor::new();
+                let mut pairs = Vec::new();
+                let mut matches = cursor.matches(&spec.query, self.tree.root_node(), self.src.as_bytes());
+                while let Some(m) = matches.next() {
+                    pairs.extend(m.captures().iter().map(|c| (c.index, c.node)));
+                }
+                cache.push((key, pairs));
+                &cache.last().expect("just pushed").1
+            }
+        };
+        let mut out: Vec<Node<'a>> = all.iter().filter(|(i, _)| *i == idx).map(|(_, n)| *n).collect();
         out.sort_by_key(|n| n.start_byte());
         out.dedup_by_key(|n| n.id());
         out
