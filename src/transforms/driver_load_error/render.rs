@@ -75,19 +75,38 @@ pub fn replacement<'t>(
     };
     let column = exit.stmt.start_byte() - line_start(ctx.src, exit.stmt.start_byte());
     let from = cause.map(|c| format!(" from {c}")).unwrap_or_default();
-    let message = message(ctx, exit, around, column + "raise (".len() + name.len());
-    let one_line = format!("raise {name}({message}){from}");
     // Keep to the file's line length: a long raise breaks after the
-    // parenthesis (PEP 8's hanging indent), and a message copied over several
-    // lines is realigned under its new start.
+    // parenthesis (PEP 8's hanging indent), then before a logged format's
+    // `%`; a message copied over several lines is realigned under its start.
     let limit = line_limit(ctx.src);
-    let fits = one_line.lines().enumerate().all(|(i, l)| if i == 0 { column } else { 0 } + l.chars().count() <= limit);
-    if fits {
+    let fits = |text: &str| {
+        text.lines().enumerate().all(|(i, l)| if i == 0 { column } else { 0 } + l.chars().count() <= limit)
+    };
+    let message =
+        self::message(ctx, exit, around, Layout { column: column + "raise (".len() + name.len(), split: false });
+    let one_line = format!("raise {name}({message}){from}");
+    if fits(&one_line) {
         return Ok(one_line);
     }
     let inner = format!("{}{}", line_indent(ctx.src, exit.stmt.start_byte()), ctx.indent);
-    let message = self::message(ctx, exit, around, inner.chars().count());
-    Ok(format!("raise {name}({}{inner}{message}){from}", ctx.eol))
+    let column = inner.chars().count();
+    let mut wrapped = String::new();
+    for split in [false, true] {
+        let message = self::message(ctx, exit, around, Layout { column, split });
+        wrapped = format!("raise {name}({}{inner}{message}){from}", ctx.eol);
+        if fits(&wrapped) {
+            break;
+        }
+    }
+    Ok(wrapped)
+}
+
+/// Where a message starts, and whether a logged format's `% args` goes on a
+/// line of its own.
+#[derive(Clone, Copy)]
+struct Layout {
+    column: usize,
+    split: bool,
 }
 
 /// The file's line length: 79 (PEP 8), or the smallest common longer limit
@@ -158,11 +177,11 @@ fn callback_params<'t>(ctx: &Ctx<'t>, f: Node<'t>) -> Vec<&'t str> {
 }
 
 /// The exit's own message, or one built from what is in scope.
-fn message<'t>(ctx: &Ctx<'t>, exit: &Exit<'t>, around: &Around<'t>, column: usize) -> String {
+fn message<'t>(ctx: &Ctx<'t>, exit: &Exit<'t>, around: &Around<'t>, layout: Layout) -> String {
     if let (false, Some(arg)) = (is_status(ctx, exit.arg), exit.arg) {
-        return realign(ctx, arg, column);
+        return realign(ctx, arg, layout.column);
     }
-    if let Some(m) = logged_message(ctx, exit.stmt, column) {
+    if let Some(m) = logged_message(ctx, exit.stmt, layout) {
         return m;
     }
     let q = ctx.quote;
@@ -278,7 +297,7 @@ fn bind_handler(ctx: &Ctx<'_>, h: Node<'_>, names: &HandlerNames, edits: &mut Ve
 /// The message of a logging call (or `print`) right before `stmt`: a
 /// variable, or the logged format with its arguments applied as logging
 /// would apply them.
-fn logged_message(ctx: &Ctx<'_>, stmt: Node<'_>, column: usize) -> Option<String> {
+fn logged_message(ctx: &Ctx<'_>, stmt: Node<'_>, layout: Layout) -> Option<String> {
     let mut prev = stmt.prev_named_sibling();
     for _ in 0..3 {
         let p = prev?;
@@ -299,13 +318,17 @@ fn logged_message(ctx: &Ctx<'_>, stmt: Node<'_>, column: usize) -> Option<String
         let positional: Vec<Node<'_>> =
             args.named_children(&mut c).filter(|n| !matches!(n.kind(), "comment" | "keyword_argument")).collect();
         let (first, rest) = positional.split_first()?;
-        let format = realign(ctx, *first, column);
+        let format = realign(ctx, *first, layout.column);
         if is_print {
             // `print(a, b)` joins with spaces: only a single argument is a message as is.
             return rest.is_empty().then_some(format);
         }
         // After a format spread over lines, `% args` goes on a line of its own.
-        let sep = if format.contains('\n') { format!("{}{}", ctx.eol, " ".repeat(column)) } else { " ".into() };
+        let sep = if layout.split || format.contains('\n') {
+            format!("{}{}", ctx.eol, " ".repeat(layout.column))
+        } else {
+            " ".into()
+        };
         return match rest {
             [] => Some(format),
             _ if !is_format(ctx, *first) => None,
