@@ -249,7 +249,14 @@ pub fn time_bound<'t>(ctx: &Ctx<'t>, lp: Node<'t>, exits: &[Exit<'t>]) -> Option
     None
 }
 
-/// Right-hand sides of assignments to `name` in `scope` (not nested scopes).
+/// Whether `target` is a tuple target (`pid, status = ...`) naming `name`.
+fn unpacks(ctx: &Ctx<'_>, target: Node<'_>, name: &str) -> bool {
+    let mut c = target.walk();
+    matches!(target.kind(), "pattern_list" | "tuple_pattern")
+        && target.named_children(&mut c).any(|t| ctx.text(t) == name)
+}
+
+/// Right-hand sides of assignments to `name` (alone or unpacked) in `scope` (not nested scopes).
 pub fn assignments_to<'t>(ctx: &Ctx<'t>, scope: Node<'t>, name: &str) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     walk(
@@ -258,7 +265,7 @@ pub fn assignments_to<'t>(ctx: &Ctx<'t>, scope: Node<'t>, name: &str) -> Vec<Nod
         |n| {
             if n.kind() == "assignment"
                 && let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right"))
-                && ctx.text(l) == name
+                && (ctx.text(l) == name || unpacks(ctx, l, name))
             {
                 out.push(r);
             }

@@ -50,7 +50,9 @@ pub fn outlives<'t>(ctx: &Ctx<'t>, body: Node<'t>, e: &Exit<'t>) -> Option<Strin
     for g in &e.guards {
         let text = ctx.text(*g);
         let direct = text.contains(".poll()") || text.contains(".returncode") || text.contains("is_alive(");
-        let via = sources(ctx, body, *g).into_iter().any(|f| matches!(f, "waitpid" | "wait3" | "wait4" | "is_alive"));
+        let via = sources(ctx, body, *g)
+            .into_iter()
+            .any(|f| f.contains("waitpid") || matches!(f, "wait3" | "wait4" | "is_alive"));
         if direct || via {
             return Some(format!(
                 "waits for a child process or thread to end (`{}` at line {}): it runs as long as that does",
@@ -94,5 +96,20 @@ fn called<'t>(ctx: &Ctx<'t>, call: Node<'t>) -> Option<&'t str> {
         "identifier" => Some(ctx.text(f)),
         "attribute" => f.child_by_field_name("attribute").map(|a| ctx.text(a)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_read;
+
+    #[test]
+    fn read_verbs_but_not_ready() {
+        for name in ["read", "readline", "read_message", "recv", "recv_into", "recvfrom", "receive", "receive_json"] {
+            assert!(is_read(name), "{name}");
+        }
+        for name in ["ready", "readable", "received", "recvd", "reader"] {
+            assert!(!is_read(name), "{name}");
+        }
     }
 }
