@@ -36,7 +36,7 @@ fn parses_cleanly(bytes: &[u8]) -> bool {
 
 fuzz_target!(|data: &[u8]| {
     // Parse every input: the prefilter would rule out almost all of them.
-    let opts = Options { prefilter: false, partial: true };
+    let opts = Options { prefilter: false, partial: true, apply: true };
     let result = engine::process(data, all_transforms(), opts);
     if !parses_cleanly(data) {
         return;

@@ -12,4 +12,5 @@ mod contract;
 mod driver_load_error;
 mod fixtures;
 mod partial;
+mod safety;
 mod workflow;
