@@ -63,6 +63,8 @@ pub struct Options {
     /// Parse only the top-level blocks that can hold a candidate when every
     /// active transform allows it (default on; see [`crate::blocks`]).
     pub partial: bool,
+    /// Apply and verify the fixes (`fix`); `check` only needs the findings.
+    pub apply: bool,
 }
 
 /// Whether a transform's trigger literals could all be present.
@@ -73,6 +75,7 @@ pub fn triggers_match(t: &dyn Transform, text: &[u8]) -> bool {
             || spec.triggers_any.iter().any(|lit| memchr::memmem::find(text, lit.as_bytes()).is_some()))
         // Every candidate sits in a block matching the block regex, so the file must match it.
         && spec.block_regex.as_ref().is_none_or(|re| re.is_match(text))
+        && spec.file_regex.as_ref().is_none_or(|re| re.is_match(text))
 }
 
 pub fn process(bytes: &[u8], transforms: &[Box<dyn Transform>], opts: Options) -> Result<Processed, FileError> {
@@ -87,10 +90,12 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         transforms.iter().copied().filter(|t| !opts.prefilter || triggers_match(*t, bytes)).collect();
     if active.is_empty() {
         // Still reject what tame could never read, so errors do not depend on the prefilter.
+        if memchr::memmem::find(bytes, b"tame: ignore").is_none() {
+            Source::validate(bytes)?;
+            return Ok(Processed { prefiltered: true, ..Processed::default() });
+        }
         let source = Source::decode(bytes)?;
-        if memchr::memmem::find(bytes, b"tame: ignore").is_some()
-            && crate::suppress::file_ignored(&source.text).is_none()
-        {
+        if crate::suppress::file_ignored(&source.text).is_none() {
             // No transform can match, so every suppression comment here is unused.
             let tree = parse::parse(&source.text)?;
             let ids: Vec<&str> = transforms.iter().map(|t| t.spec().id.as_str()).collect();
@@ -116,20 +121,28 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         return Ok(Processed { findings: vec![located], ..Processed::default() });
     }
     let eol = source.line_ending.as_str();
-    if opts.partial
-        && let Some(found) = partial(&active, &source, eol)?
-    {
-        return Ok(found);
+    // Round 0 runs on a partial tree when possible, else on the whole file.
+    let first = match opts.partial.then(|| partial(&active, &source, eol)).transpose()?.flatten() {
+        Some(first) => first,
+        None => {
+            let tree = parse::parse(&source.text)?;
+            let errors = parse::error_ranges(&tree);
+            let findings = run_transforms(&active, &source.text, &tree, &source.indent, eol, &errors, true);
+            let header_at = crate::python::header::insertion_point(tree.root_node(), &source.text);
+            Round0 { findings, header_at, errors_before: errors.len(), partial: false }
+        }
+    };
+    let mut result = Processed {
+        findings: first.findings.iter().map(|f| locate(&source.text, f.clone())).collect(),
+        partial: first.partial,
+        ..Processed::default()
+    };
+    if !opts.apply {
+        return Ok(result);
     }
     let mut text = source.text.clone();
-    let mut tree = parse::parse(&text)?;
-    let errors_before = parse::error_ranges(&tree);
-    let mut result = Processed::default();
-    for round in 0..=MAX_ROUNDS {
-        let findings = run_transforms(&active, &text, &tree, &source.indent, eol, &errors_before, round == 0);
-        if round == 0 {
-            result.findings = findings.iter().map(|f| locate(&text, f.clone())).collect();
-        }
+    let (mut findings, mut header_at) = (first.findings, first.header_at);
+    for round in 1..=MAX_ROUNDS + 1 {
         let fixes: Vec<&Fix> = findings
             .iter()
             .filter_map(|f| match &f.kind {
@@ -140,14 +153,20 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         if fixes.is_empty() {
             break;
         }
-        if round == MAX_ROUNDS {
+        if round > MAX_ROUNDS {
             return Err(FileError::NoFixpoint);
         }
-        let header_at = crate::python::header::insertion_point(tree.root_node(), &text);
         let applied = edits::apply(&text, &fixes, header_at, eol);
-        let new_tree = verify::verify(&applied.text, errors_before.len())?;
+        let tree = match verify::verify(&applied.text, first.errors_before) {
+            Ok(tree) => tree,
+            // A partial tree cannot see errors in blanked bodies (Python 2 code,
+            // say): judge the rewrite against a whole parse instead.
+            Err(_) if first.partial => return process_with(bytes, transforms, Options { partial: false, ..opts }),
+            Err(e) => return Err(e.into()),
+        };
         text = applied.text;
-        tree = new_tree;
+        findings = run_transforms(&active, &text, &tree, &source.indent, eol, &[], false);
+        header_at = crate::python::header::insertion_point(tree.root_node(), &text);
     }
     if text != source.text {
         result.output = Some(source.encode(&text).ok_or(FileError::Encode(source.encoding))?);
@@ -155,12 +174,23 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
     Ok(result)
 }
 
+/// The first round's findings and what applying them needs.
+struct Round0 {
+    findings: Vec<Finding>,
+    /// Where module-level additions go.
+    header_at: usize,
+    /// Error regions of the input (the output may not have more).
+    errors_before: usize,
+    /// Whether the findings come from a partial parse.
+    partial: bool,
+}
+
 /// The partial-parsing fast path: parse a reduced text in which top-level
-/// bodies that cannot hold a candidate are blanked. Returns `None` (parse the
-/// whole file) when a transform needs the whole file, the reduced text has
-/// syntax errors, or there is a site to rewrite: rewriting always works on
-/// the full tree, so partial parsing only ever decides "nothing to change".
-fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Option<Processed>, FileError> {
+/// bodies that cannot hold a candidate are blanked (see [`crate::blocks`]).
+/// Offsets are those of the whole file, so the edits apply to it directly.
+/// Returns `None` (parse the whole file) when a transform needs the whole
+/// file, the file has suppression comments, or the reduced text has errors.
+fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Option<Round0>, FileError> {
     let mut keep = Vec::with_capacity(active.len());
     for t in active {
         match &t.spec().block_regex {
@@ -179,11 +209,8 @@ fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Opti
     }
     let ctx = Ctx::partial(&reduced, &source.text, &tree, &source.indent, eol);
     let findings = collect_findings(active, &ctx, &[], true);
-    if findings.iter().any(|f| matches!(f.kind, FindingKind::Site(_))) {
-        return Ok(None);
-    }
-    let findings = findings.into_iter().map(|f| locate(&source.text, f)).collect();
-    Ok(Some(Processed { findings, partial: true, ..Processed::default() }))
+    let header_at = crate::python::header::insertion_point(tree.root_node(), &reduced);
+    Ok(Some(Round0 { findings, header_at, errors_before: 0, partial: true }))
 }
 
 /// Positions a finding (and its edits) in `text`.
@@ -216,6 +243,7 @@ fn run_transforms(
     first_round: bool,
 ) -> Vec<Finding> {
     let ctx = Ctx::new(text, tree, indent, eol);
+    // After round 0 the text has moved: find its error regions again.
     let current_errors = if first_round { errors.to_vec() } else { parse::error_ranges(tree) };
     collect_findings(active, &ctx, &current_errors, first_round)
 }

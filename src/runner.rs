@@ -83,7 +83,8 @@ pub fn process_all(common: &Common, profiles: &[Profile], mode: Mode, keep_origi
     }
     files.sort();
     files.dedup_by(|a, b| a.0 == b.0);
-    let opts = engine::Options { prefilter: !common.no_prefilter, partial: !common.no_partial };
+    let opts =
+        engine::Options { prefilter: !common.no_prefilter, partial: !common.no_partial, apply: mode != Mode::Check };
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, Work)>> = Mutex::new(Vec::with_capacity(files.len()));
     let verbose = common.verbose;

@@ -95,6 +95,23 @@ impl Source {
         Ok(Source { text, bom, encoding, line_ending, indent })
     }
 
+    /// Checks that `bytes` would decode, without building a `Source` (for
+    /// files the prefilter rules out: their errors must still be reported).
+    pub fn validate(bytes: &[u8]) -> Result<(), SourceError> {
+        if let Some(pos) = memchr::memchr(0, bytes) {
+            return Err(SourceError::Binary(pos));
+        }
+        let (bom, body) = match bytes.strip_prefix(BOM) {
+            Some(rest) => (true, rest),
+            None => (false, bytes),
+        };
+        let declared = if bom { None } else { coding_cookie(body) };
+        match declared.as_deref() {
+            None => std::str::from_utf8(body).map(|_| ()).map_err(|e| SourceError::InvalidUtf8(e.valid_up_to())),
+            Some(_) => Source::decode(bytes).map(|_| ()),
+        }
+    }
+
     /// Encodes `text` back the way this file was encoded (BOM, cookie encoding).
     /// Returns `None` if the text holds a char the encoding cannot represent.
     pub fn encode(&self, text: &str) -> Option<Vec<u8>> {
@@ -230,6 +247,21 @@ mod tests {
             Source::decode(b"# coding: shift_jis\nx = 1\n").unwrap_err(),
             SourceError::UnsupportedEncoding(e) if e == "shift_jis"
         ));
+    }
+
+    #[test]
+    fn validate_agrees_with_decode() {
+        let cases: [&[u8]; 6] = [
+            b"x = 1\n",
+            b"\xEF\xBB\xBFx = 1\n",
+            b"x = '\xff'\n",
+            b"# coding: latin-1\nx = '\xff'\n",
+            b"# coding: shift_jis\nx = 1\n",
+            b"x\0",
+        ];
+        for bytes in cases {
+            assert_eq!(Source::validate(bytes), Source::decode(bytes).map(|_| ()), "{bytes:?}");
+        }
     }
 
     #[test]

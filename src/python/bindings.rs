@@ -205,12 +205,19 @@ pub struct Resolver<'t, 's> {
     src: &'s str,
     module: Scope,
     functions: RefCell<HashMap<usize, Scope>>,
-    _root: Node<'t>,
+    root: Node<'t>,
+    imported: std::cell::OnceCell<std::collections::HashSet<String>>,
 }
 
 impl<'t, 's> Resolver<'t, 's> {
     pub fn new(root: Node<'t>, src: &'s str) -> Self {
-        Resolver { src, module: Scope::collect(root, src), functions: RefCell::default(), _root: root }
+        Resolver {
+            src,
+            module: Scope::collect(root, src),
+            functions: RefCell::default(),
+            root,
+            imported: std::cell::OnceCell::new(),
+        }
     }
 
     pub fn module(&self) -> &Scope {
@@ -238,6 +245,28 @@ impl<'t, 's> Resolver<'t, 's> {
             Some(Err(())) => None,
             None => Some(format!("builtins.{name}")),
         }
+    }
+
+    /// Whether the file binds `name` by an import anywhere (module or function
+    /// scope): a quick filter before [`Resolver::resolve`]. Computed once.
+    pub fn imports_anywhere(&self, name: &str) -> bool {
+        self.imported
+            .get_or_init(|| {
+                let mut names = std::collections::HashSet::new();
+                walk(
+                    self.root,
+                    |_| true,
+                    |n| {
+                        if matches!(n.kind(), "import_statement" | "import_from_statement") {
+                            let mut one = Scope::default();
+                            one.visit(n, self.src);
+                            names.extend(one.names.into_keys());
+                        }
+                    },
+                );
+                names
+            })
+            .contains(name)
     }
 
     /// Whether `name` is bound anywhere between `at` and the module (inclusive).

@@ -37,9 +37,10 @@ pub fn qualified_name(node: Node<'_>, src: &str) -> String {
     let mut cur = Some(node);
     while let Some(n) = cur {
         if matches!(n.kind(), "function_definition" | "class_definition")
-            && let Some(name) = n.child_by_field_name("name") {
-                parts.push(crate::parse::text(name, src).to_owned());
-            }
+            && let Some(name) = n.child_by_field_name("name")
+        {
+            parts.push(crate::parse::text(name, src).to_owned());
+        }
         cur = n.parent();
     }
     if parts.is_empty() {

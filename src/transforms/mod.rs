@@ -89,6 +89,9 @@ pub enum FindingKind {
     Skipped { class: String, evidence: String },
 }
 
+/// Every (capture index, node) of one query run.
+type Captures<'a> = Vec<(u32, Node<'a>)>;
+
 /// What a transform sees of one file. The resolver and the name table are
 /// built on first use: most files have no candidate and never need them.
 pub struct Ctx<'a> {
@@ -104,7 +107,7 @@ pub struct Ctx<'a> {
     resolver: OnceCell<Resolver<'a, 'a>>,
     names: OnceCell<RefCell<Names>>,
     /// Per transform spec (keyed by address): every (capture index, node).
-    query_cache: RefCell<Vec<(usize, Vec<(u32, Node<'a>)>)>>,
+    query_cache: RefCell<Vec<(usize, Captures<'a>)>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -157,9 +160,18 @@ impl<'a> Ctx<'a> {
             None => {
                 let mut cursor = QueryCursor::new();
                 let mut pairs = Vec::new();
-                let mut matches = cursor.matches(&spec.query, self.tree.root_node(), self.src.as_bytes());
-                while let Some(m) = matches.next() {
-                    pairs.extend(m.captures().iter().map(|c| (c.index, c.node)));
+                // With a block regex every candidate contains a match of it, so the
+                // query only needs to look at the nodes around each match.
+                let ranges: Vec<std::ops::Range<usize>> = match &spec.block_regex {
+                    Some(re) => re.find_iter(self.src.as_bytes()).map(|m| m.range()).collect(),
+                    None => std::iter::once(0..self.src.len()).collect(),
+                };
+                for range in ranges {
+                    cursor.set_byte_range(range);
+                    let mut matches = cursor.matches(&spec.query, self.tree.root_node(), self.src.as_bytes());
+                    while let Some(m) = matches.next() {
+                        pairs.extend(m.captures().iter().map(|c| (c.index, c.node)));
+                    }
                 }
                 cache.push((key, pairs));
                 &cache.last().expect("just pushed").1

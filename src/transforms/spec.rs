@@ -28,6 +28,8 @@ struct RawSpec {
     triggers: RawTriggers,
     #[serde(default)]
     block_regex: Option<String>,
+    #[serde(default)]
+    file_regex: Option<String>,
     docs: RawDocs,
     #[serde(default)]
     options: Vec<RawOption>,
@@ -145,6 +147,9 @@ pub struct Spec {
     /// this regex, and the analysis needs nothing outside such blocks but the
     /// module's top-level statements. `None`: always parse the whole file.
     pub block_regex: Option<regex::bytes::Regex>,
+    /// A file can only match if this regex matches somewhere in it (a finer
+    /// prefilter than the literals, checked after them).
+    pub file_regex: Option<regex::bytes::Regex>,
 }
 
 /// Resolved option values, by name.
@@ -207,6 +212,12 @@ impl Spec {
             .map(regex::bytes::Regex::new)
             .transpose()
             .map_err(|e| field("block_regex", &format!("is not a valid regex: {e}")))?;
+        let file_regex = raw
+            .file_regex
+            .as_deref()
+            .map(regex::bytes::Regex::new)
+            .transpose()
+            .map_err(|e| field("file_regex", &format!("is not a valid regex: {e}")))?;
         let query = Query::new(&crate::parse::language(), &raw.query)
             .map_err(|e| field("query", &format!("does not compile: {e}")))?;
         Ok(Spec {
@@ -218,6 +229,7 @@ impl Spec {
             triggers_all: raw.triggers.all,
             triggers_any: raw.triggers.any,
             block_regex,
+            file_regex,
         })
     }
 

@@ -94,13 +94,21 @@ const STUBS: &[(&str, &str)] = &[
 ];
 
 /// Rewrites `fixture` with `tame fix` (plus `args`) in a new folder, keeps
-/// the original as `<stem>_orig.py`, and adds the stubs.
+/// the original as `<stem>_orig.py`, and adds the stubs. Unless `args` say
+/// otherwise, the limits are 1000 attempts and 300 s (smaller than the
+/// defaults, so exhaustion is quick to reach under a fake clock).
 fn rewrite(fixture: &str, args: &[&str]) -> tempfile::TempDir {
     let original = std::fs::read(repo().join("tests/fixtures/bounded-retry").join(fixture)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(fixture), &original).unwrap();
     git_init(dir.path());
     let mut cmd = vec!["fix", "--only", "bounded-retry"];
+    if !args.contains(&"--max-attempts") {
+        cmd.extend(["--max-attempts", "1000"]);
+    }
+    if !args.contains(&"--deadline") {
+        cmd.extend(["--deadline", "300"]);
+    }
     cmd.extend(args);
     cmd.push(fixture);
     let (code, _, stderr) = run(dir.path(), &cmd);

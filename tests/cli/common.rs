@@ -75,11 +75,9 @@ pub fn python(script: &str, cwd: &Path) -> (bool, String) {
 
 /// `git init` + commit everything in `dir`, so `tame fix` may write there.
 pub fn git_init(dir: &Path) {
-    for args in [
-        &["init", "-q"][..],
-        &["add", "-A"],
-        &["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init"],
-    ] {
+    for args in
+        [&["init", "-q"][..], &["add", "-A"], &["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init"]]
+    {
         let ok = Command::new("git").args(args).current_dir(dir).status().unwrap().success();
         assert!(ok, "git {args:?}");
     }

@@ -25,8 +25,8 @@ fn transforms_and_explain() {
 #[test]
 fn explain_shows_option_defaults() {
     let (_, out, _) = run(&repo(), &["explain", "bounded-retry"]);
-    assert!(out.contains("max_attempts (integer, --max-attempts; default: 1000)"), "{out}");
-    assert!(out.contains("deadline (float, --deadline; default: 300.0)"), "{out}");
+    assert!(out.contains("max_attempts (integer, --max-attempts; default: 100000)"), "{out}");
+    assert!(out.contains("deadline (float, --deadline; default: 3600.0)"), "{out}");
 }
 
 #[test]
@@ -181,7 +181,7 @@ fn crlf_tab_and_bom_files_keep_their_style_when_rewritten() {
     assert!(out.starts_with(b"\xEF\xBB\xBF"), "BOM kept");
     let text = String::from_utf8_lossy(&out[3..]).into_owned();
     assert!(!text.replace("\r\n", "").contains('\n'), "only CRLF line endings: {text:?}");
-    assert!(text.contains("\t_attempts, _deadline = 0, time.monotonic() + 300.0\r\n"), "{text:?}");
+    assert!(text.contains("\t_attempts, _deadline = 0, time.monotonic() + 3600.0\r\n"), "{text:?}");
     assert!(text.contains("\t\t_attempts += 1\r\n"), "{text:?}");
     assert!(text.contains("\telse:\r\n\t\traise TimeoutError("), "{text:?}");
     py_compile(&tmp.path().join("m.py")).unwrap();

@@ -203,7 +203,7 @@ fn syntax_errors_are_never_made_worse_and_valid_sites_are_still_fixed() {
     let out = read(dir.path(), "broken.py");
     let text = String::from_utf8(out.clone()).unwrap();
     assert!(text.contains(broken_fn), "the function with the error is untouched:\n{text}");
-    assert!(text.contains("def fine(ready):\n    _attempts, _deadline = 0, time.monotonic() + 300.0\n"), "{text}");
+    assert!(text.contains("def fine(ready):\n    _attempts, _deadline = 0, time.monotonic() + 3600.0\n"), "{text}");
     assert!(error_regions(&out) <= error_regions(src.as_bytes()), "no new error regions:\n{text}");
     assert_eq!(read(dir.path(), "garbage.py"), garbage);
     assert_seed_fixed(dir.path());
@@ -269,7 +269,7 @@ fn deep_nesting_inside_a_wait_loop_does_not_overflow() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let out = String::from_utf8(read(dir.path(), "deep_loop.py")).unwrap();
     assert!(out.contains(&format!("        if {}ready(){}:\n", "(".repeat(depth), ")".repeat(depth))));
-    assert!(out.contains("    while _attempts < 1000 and time.monotonic() < _deadline:\n"), "the loop is bounded");
+    assert!(out.contains("    while _attempts < 100000 and time.monotonic() < _deadline:\n"), "the loop is bounded");
     assert_seed_fixed(dir.path());
 }
 
@@ -469,7 +469,7 @@ fn pep263_latin1_round_trips_and_unsupported_encodings_are_skipped() {
         py_compile(&d.join(name)).unwrap();
     }
     let text: String = read(d, "latin1.py").iter().map(|&b| b as char).collect();
-    assert!(text.contains("def attendre(prêt):\n    _attempts, _deadline = 0, time.monotonic() + 300.0\n"), "{text}");
+    assert!(text.contains("def attendre(prêt):\n    _attempts, _deadline = 0, time.monotonic() + 3600.0\n"), "{text}");
     assert_seed_fixed(d);
 }
 

@@ -29,6 +29,10 @@ pub fn exit_of<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<Exit<'t>> {
                 "call" => (e.child_by_field_name("function")?, single_arg(e)),
                 _ => (e, Some(None)),
             };
+            // Resolving is the costly part: only names spelled `SystemExit` can be it.
+            if ctx.text(callee) != "SystemExit" {
+                return None;
+            }
             (r.resolve(callee)?.as_str() == "builtins.SystemExit").then(|| Exit {
                 stmt: n,
                 arg: arg.flatten(),
@@ -38,7 +42,11 @@ pub fn exit_of<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<Exit<'t>> {
         }
         "expression_statement" if n.named_child_count() == 1 => {
             let call = n.named_child(0).filter(|c| c.kind() == "call")?;
-            let path = r.resolve(call.child_by_field_name("function")?)?;
+            let f = call.child_by_field_name("function")?;
+            if !could_be_exit(ctx, f) {
+                return None;
+            }
+            let path = r.resolve(f)?;
             let arg = single_arg(call);
             matches!(path.as_str(), "sys.exit" | "builtins.exit" | "builtins.quit").then(|| Exit {
                 stmt: n,
@@ -49,6 +57,14 @@ pub fn exit_of<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<Exit<'t>> {
         }
         _ => None,
     }
+}
+
+/// A cheap test before resolving: the callee is spelled `exit`/`quit` (or
+/// `x.exit`), or is a name some import binds to `sys.exit`.
+fn could_be_exit(ctx: &Ctx<'_>, f: Node<'_>) -> bool {
+    let text = ctx.text(f);
+    let last = text.rsplit('.').next().unwrap_or(text).trim();
+    matches!(last, "exit" | "quit") || (f.kind() == "identifier" && ctx.resolver().imports_anywhere(text))
 }
 
 /// A call to something *spelled* `exit`/`quit`/`sys.exit` that is not the
