@@ -206,7 +206,7 @@ pub struct Resolver<'t, 's> {
     module: Scope,
     functions: RefCell<HashMap<usize, Scope>>,
     root: Node<'t>,
-    imported: std::cell::OnceCell<std::collections::HashSet<String>>,
+    imports: std::cell::OnceCell<Vec<(String, String)>>,
 }
 
 impl<'t, 's> Resolver<'t, 's> {
@@ -216,7 +216,7 @@ impl<'t, 's> Resolver<'t, 's> {
             module: Scope::collect(root, src),
             functions: RefCell::default(),
             root,
-            imported: std::cell::OnceCell::new(),
+            imports: std::cell::OnceCell::new(),
         }
     }
 
@@ -250,23 +250,47 @@ impl<'t, 's> Resolver<'t, 's> {
     /// Whether the file binds `name` by an import anywhere (module or function
     /// scope): a quick filter before [`Resolver::resolve`]. Computed once.
     pub fn imports_anywhere(&self, name: &str) -> bool {
-        self.imported
-            .get_or_init(|| {
-                let mut names = std::collections::HashSet::new();
-                walk(
-                    self.root,
-                    |_| true,
-                    |n| {
-                        if matches!(n.kind(), "import_statement" | "import_from_statement") {
-                            let mut one = Scope::default();
-                            one.visit(n, self.src);
-                            names.extend(one.names.into_keys());
+        self.imports().iter().any(|(n, _)| n == name)
+    }
+
+    /// Names some import in the file binds to `sys.exit` (`from sys import
+    /// exit as die`), sorted.
+    pub fn exit_aliases(&self) -> Vec<String> {
+        let mut out: Vec<String> =
+            self.imports().iter().filter(|(_, target)| target == "sys.exit").map(|(name, _)| name.clone()).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Every (name, target) an import statement anywhere in the file binds.
+    /// Found from the spellings of `import`, not by walking every node.
+    fn imports(&self) -> &[(String, String)] {
+        self.imports.get_or_init(|| {
+            let mut out = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for pos in memchr::memmem::find_iter(self.src.as_bytes(), b"import") {
+                let Some(mut n) = self.root.descendant_for_byte_range(pos, pos + 6) else { continue };
+                while !matches!(n.kind(), "import_statement" | "import_from_statement" | "module") {
+                    match n.parent() {
+                        Some(p) => n = p,
+                        None => break,
+                    }
+                }
+                if n.kind() != "module" && seen.insert(n.id()) {
+                    let mut one = Scope::default();
+                    one.visit(n, self.src);
+                    for (name, bindings) in one.names {
+                        for b in bindings {
+                            if let Binding::Import(target) = b {
+                                out.push((name.clone(), target));
+                            }
                         }
-                    },
-                );
-                names
-            })
-            .contains(name)
+                    }
+                }
+            }
+            out
+        })
     }
 
     /// Whether `name` is bound anywhere between `at` and the module (inclusive).

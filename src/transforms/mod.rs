@@ -149,6 +149,30 @@ impl<'a> Ctx<'a> {
     }
 
     /// Runs `query` and returns, for each match, the node of capture `name`.
+    /// For each match of `re`: the innermost function around it, else the
+    /// match itself. Merged, in order.
+    fn focus_ranges(&self, re: &regex::bytes::Regex) -> Vec<std::ops::Range<usize>> {
+        let mut ranges: Vec<std::ops::Range<usize>> = re
+            .find_iter(self.src.as_bytes())
+            .map(|m| {
+                let node = self.tree.root_node().descendant_for_byte_range(m.start(), m.end());
+                node.and_then(|n| {
+                    std::iter::successors(Some(n), |n| n.parent()).find(|n| n.kind() == "function_definition")
+                })
+                .map_or(m.range(), |f| f.byte_range())
+            })
+            .collect();
+        ranges.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+        let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        merged
+    }
+
     /// The query runs once per file and transform; each capture name is then
     /// a filter over the cached (capture index, node) pairs.
     pub fn captures(&self, spec: &Spec, name: &str) -> Vec<Node<'a>> {
@@ -162,9 +186,14 @@ impl<'a> Ctx<'a> {
                 let mut pairs = Vec::new();
                 // With a block regex every candidate contains a match of it, so the
                 // query only needs to look at the nodes around each match.
-                let ranges: Vec<std::ops::Range<usize>> = match &spec.block_regex {
-                    Some(re) => re.find_iter(self.src.as_bytes()).map(|m| m.range()).collect(),
-                    None => std::iter::once(0..self.src.len()).collect(),
+                let ranges: Vec<std::ops::Range<usize>> = match (&spec.block_regex, &spec.focus_regex) {
+                    (Some(re), _) => re.find_iter(self.src.as_bytes()).map(|m| m.range()).collect(),
+                    (None, Some(re))
+                        if !spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(self.src.as_bytes())) =>
+                    {
+                        self.focus_ranges(re)
+                    }
+                    (None, _) => std::iter::once(0..self.src.len()).collect(),
                 };
                 for range in ranges {
                     cursor.set_byte_range(range);

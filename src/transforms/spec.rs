@@ -30,6 +30,10 @@ struct RawSpec {
     block_regex: Option<String>,
     #[serde(default)]
     file_regex: Option<String>,
+    #[serde(default)]
+    focus_regex: Option<String>,
+    #[serde(default)]
+    unfocus_regex: Option<String>,
     docs: RawDocs,
     #[serde(default)]
     options: Vec<RawOption>,
@@ -150,6 +154,12 @@ pub struct Spec {
     /// A file can only match if this regex matches somewhere in it (a finer
     /// prefilter than the literals, checked after them).
     pub file_regex: Option<regex::bytes::Regex>,
+    /// The query only needs to look inside the innermost function around
+    /// each match of this regex (or at the match, outside functions).
+    pub focus_regex: Option<regex::bytes::Regex>,
+    /// When this matches somewhere, the focus cannot be trusted (an alias
+    /// hides the spelling): the query looks at the whole file.
+    pub unfocus_regex: Option<regex::bytes::Regex>,
 }
 
 /// Resolved option values, by name.
@@ -218,6 +228,18 @@ impl Spec {
             .map(regex::bytes::Regex::new)
             .transpose()
             .map_err(|e| field("file_regex", &format!("is not a valid regex: {e}")))?;
+        let focus_regex = raw
+            .focus_regex
+            .as_deref()
+            .map(regex::bytes::Regex::new)
+            .transpose()
+            .map_err(|e| field("focus_regex", &format!("is not a valid regex: {e}")))?;
+        let unfocus_regex = raw
+            .unfocus_regex
+            .as_deref()
+            .map(regex::bytes::Regex::new)
+            .transpose()
+            .map_err(|e| field("unfocus_regex", &format!("is not a valid regex: {e}")))?;
         let query = Query::new(&crate::parse::language(), &raw.query)
             .map_err(|e| field("query", &format!("does not compile: {e}")))?;
         Ok(Spec {
@@ -230,6 +252,8 @@ impl Spec {
             triggers_any: raw.triggers.any,
             block_regex,
             file_regex,
+            focus_regex,
+            unfocus_regex,
         })
     }
 

@@ -114,19 +114,14 @@ impl Transform for DriverLoadError {
             );
         }
         // Exits outside driver-loading code, for `check --explain`.
-        walk(
-            ctx.root(),
-            |_| true,
-            |n| {
-                if matches!(n.kind(), "raise_statement" | "expression_statement")
-                    && !seen.contains(&n.id())
-                    && let Some(exit) = exit_of(ctx, n)
-                {
-                    let (class, evidence) = self.why_not(ctx, &exit, &regions);
-                    exits.push((skipped(exit.stmt, ctx, class, evidence), enclosing_function(n)));
-                }
-            },
-        );
+        for n in exit_statements(ctx) {
+            if !seen.contains(&n.id())
+                && let Some(exit) = exit_of(ctx, n)
+            {
+                let (class, evidence) = self.why_not(ctx, &exit, &regions);
+                exits.push((skipped(exit.stmt, ctx, class, evidence), enclosing_function(n)));
+            }
+        }
         let rewritten: Vec<Node<'_>> = exits
             .iter()
             .filter(|(f, _)| matches!(f.kind, FindingKind::Site(_)))
@@ -159,6 +154,35 @@ fn keep_docstrings_true(exits: &mut [(Finding, Option<Node<'_>>)]) {
             fix.edits.retain(|e| e.range != doc.byte_range());
         }
     }
+}
+
+/// The statements that may be exits, found from the text rather than by
+/// walking every node: each spelling of `SystemExit`, `exit`, `quit` (or a
+/// name an import binds, for `from sys import exit as die`) leads up to
+/// its enclosing `raise` or expression statement. In document order.
+fn exit_statements<'t>(ctx: &Ctx<'t>) -> Vec<Node<'t>> {
+    let bytes = ctx.src.as_bytes();
+    let mut words: Vec<&str> = vec!["SystemExit", "exit", "quit"];
+    let aliases = ctx.resolver().exit_aliases();
+    words.extend(aliases.iter().map(String::as_str));
+    let mut out: Vec<Node<'t>> = Vec::new();
+    for word in words {
+        for pos in memchr::memmem::find_iter(bytes, word.as_bytes()) {
+            let Some(mut n) = ctx.root().descendant_for_byte_range(pos, pos + word.len()) else { continue };
+            while let Some(p) = n.parent() {
+                if matches!(n.kind(), "raise_statement" | "expression_statement") || is_scope(n.kind()) {
+                    break;
+                }
+                n = p;
+            }
+            if matches!(n.kind(), "raise_statement" | "expression_statement") {
+                out.push(n);
+            }
+        }
+    }
+    out.sort_by_key(|n| n.start_byte());
+    out.dedup_by_key(|n| n.id());
+    out
 }
 
 fn skipped(stmt: Node<'_>, ctx: &Ctx<'_>, class: &str, evidence: String) -> Finding {
