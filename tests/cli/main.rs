@@ -12,5 +12,6 @@ mod contract;
 mod driver_load_error;
 mod fixtures;
 mod partial;
+mod properties;
 mod safety;
 mod workflow;
