@@ -58,9 +58,15 @@ pub struct Work {
 
 /// The result of processing every file.
 pub struct Processed {
+    /// Files with something to report. Files with no finding, change or
+    /// error are only counted (unless every file is kept for a report), so
+    /// memory grows with the findings, not with the tree.
     pub work: Vec<Work>,
     pub walk_errors: Vec<(String, String)>,
     pub symlinks: usize,
+    pub scanned: usize,
+    /// Files per [`ParseKind`]: prefiltered out, parsed partially, parsed whole.
+    pub parse_counts: [usize; 3],
 }
 
 /// Processes every file of every profile. `keep_originals` keeps each
@@ -86,7 +92,8 @@ pub fn process_all(common: &Common, profiles: &[Profile], mode: Mode, keep_origi
     let opts =
         engine::Options { prefilter: !common.no_prefilter, partial: !common.no_partial, apply: mode != Mode::Check };
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Work)>> = Mutex::new(Vec::with_capacity(files.len()));
+    let results: Mutex<Vec<(usize, Work)>> = Mutex::new(Vec::new());
+    let counts: [AtomicUsize; 3] = Default::default();
     let verbose = common.verbose;
     let progress = progress_bar(files.len(), common.quiet || verbose);
     std::thread::scope(|scope| {
@@ -99,7 +106,20 @@ pub fn process_all(common: &Common, profiles: &[Profile], mode: Mode, keep_origi
                     if verbose {
                         eprintln!("tame: processing {}", display_path(path));
                     }
-                    local.push((i, process_path(path, &profiles[*profile], opts, mode, keep_originals)));
+                    let w = process_path(path, &profiles[*profile], opts, mode, keep_originals);
+                    let kind = match w.outcome.parse {
+                        ParseKind::Prefiltered => Some(0),
+                        ParseKind::Partial => Some(1),
+                        ParseKind::Full => Some(2),
+                        ParseKind::None => None,
+                    };
+                    if let Some(k) = kind {
+                        counts[k].fetch_add(1, Ordering::Relaxed);
+                    }
+                    let quiet = w.outcome.findings.is_empty() && w.outcome.error.is_none() && w.new.is_none();
+                    if keep_originals || !quiet {
+                        local.push((i, w));
+                    }
                     progress.inc(1);
                 }
                 results.lock().expect("no panics while locked").extend(local);
@@ -111,7 +131,8 @@ pub fn process_all(common: &Common, profiles: &[Profile], mode: Mode, keep_origi
     r.sort_by_key(|(i, _)| *i);
     let mut work: Vec<Work> = r.into_iter().map(|(_, w)| w).collect();
     work.sort_by(|a, b| a.outcome.display.cmp(&b.outcome.display));
-    Processed { work, walk_errors, symlinks }
+    let parse_counts = counts.map(AtomicUsize::into_inner);
+    Processed { work, walk_errors, symlinks, scanned: files.len(), parse_counts }
 }
 
 /// A progress bar on stderr, only for long runs on a terminal.
@@ -194,16 +215,13 @@ pub fn write_changes(work: &mut [Work], allow_dirty: bool) {
 /// Prints errors and the summary; returns the exit code.
 pub fn finish(processed: &Processed, mode: Mode, quiet: bool, verbose: bool, err: &mut impl Write) -> u8 {
     if verbose {
-        let count = |k: ParseKind| processed.work.iter().filter(|w| w.outcome.parse == k).count();
         let _ = writeln!(
             err,
             "tame: {} files prefiltered out, {} parsed partially, {} parsed whole",
-            count(ParseKind::Prefiltered),
-            count(ParseKind::Partial),
-            count(ParseKind::Full)
+            processed.parse_counts[0], processed.parse_counts[1], processed.parse_counts[2]
         );
     }
-    let mut summary = Summary { scanned: processed.work.len(), symlinks: processed.symlinks, ..Summary::default() };
+    let mut summary = Summary { scanned: processed.scanned, symlinks: processed.symlinks, ..Summary::default() };
     let mut errors = processed.walk_errors.len();
     for (path, message) in &processed.walk_errors {
         let _ = writeln!(err, "tame: {path}: {message}");
