@@ -193,7 +193,10 @@ struct Round0 {
 fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Option<Round0>, FileError> {
     let mut keep = Vec::with_capacity(active.len());
     for t in active {
-        match &t.spec().block_regex {
+        let spec = t.spec();
+        match &spec.block_regex {
+            // An alias can hide the spelling the block regex looks for.
+            _ if spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(source.text.as_bytes())) => return Ok(None),
             Some(re) => keep.push(re),
             None => return Ok(None),
         }
@@ -209,6 +212,13 @@ fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Opti
     }
     let ctx = Ctx::partial(&reduced, &source.text, &tree, &source.indent, eol);
     let findings = collect_findings(active, &ctx, &[], true);
+    let needs_whole = |f: &Finding| {
+        matches!(f.kind, FindingKind::Site(_))
+            && active.iter().any(|t| t.spec().id == f.transform && t.spec().whole_file_for_sites)
+    };
+    if findings.iter().any(needs_whole) {
+        return Ok(None);
+    }
     let header_at = crate::python::header::insertion_point(tree.root_node(), &reduced);
     Ok(Some(Round0 { findings, header_at, errors_before: 0, partial: true }))
 }

@@ -34,6 +34,8 @@ struct RawSpec {
     focus_regex: Option<String>,
     #[serde(default)]
     unfocus_regex: Option<String>,
+    #[serde(default)]
+    whole_file_for_sites: bool,
     docs: RawDocs,
     #[serde(default)]
     options: Vec<RawOption>,
@@ -160,6 +162,10 @@ pub struct Spec {
     /// When this matches somewhere, the focus cannot be trusted (an alias
     /// hides the spelling): the query looks at the whole file.
     pub unfocus_regex: Option<regex::bytes::Regex>,
+    /// The transform's findings around a site depend on the whole file (the
+    /// callers listed by driver-load-error): a partial parse that finds a
+    /// site is redone on the whole file.
+    pub whole_file_for_sites: bool,
 }
 
 /// Resolved option values, by name.
@@ -254,6 +260,7 @@ impl Spec {
             file_regex,
             focus_regex,
             unfocus_regex,
+            whole_file_for_sites: raw.whole_file_for_sites,
         })
     }
 
