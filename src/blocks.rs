@@ -140,13 +140,21 @@ fn swallows_a_statement(body: &[u8]) -> bool {
     })
 }
 
+/// A reduced text and the byte ranges the parser may skip entirely: each
+/// blanked body after its placeholder line (only spaces and line endings).
+pub struct Reduced {
+    pub text: String,
+    pub skip: Vec<Range<usize>>,
+}
+
 /// The text with every top-level `def`/`class` body that matches none of
 /// `keep` blanked, or `None` if the scanner cannot split the file safely (or
 /// there is nothing to blank).
-pub fn reduce(text: &str, keep: &[&Regex]) -> Option<String> {
+pub fn reduce(text: &str, keep: &[&Regex]) -> Option<Reduced> {
     let bytes = text.as_bytes();
     let stmts = statements(bytes)?;
     let mut out: Option<Vec<u8>> = None;
+    let mut skip = Vec::new();
     for stmt in &stmts {
         let Some(b) = body(bytes, stmt) else { continue };
         let block = &bytes[stmt.clone()];
@@ -157,24 +165,37 @@ pub fn reduce(text: &str, keep: &[&Regex]) -> Option<String> {
             return None;
         }
         let out = out.get_or_insert_with(|| bytes.to_vec());
-        let mut placed = false;
+        let mut placed: Option<usize> = None;
         for (k, &c) in bytes[b.clone()].iter().enumerate() {
             let at = b.start + k;
             out[at] = match c {
                 b'\n' | b'\r' => c,
-                b' ' | b'\t' if !placed => c,
-                _ if !placed => {
-                    placed = true;
+                b' ' | b'\t' if placed.is_none() => c,
+                _ if placed.is_none() => {
+                    placed = Some(at);
                     b'0'
                 }
                 _ => b' ',
             };
         }
+        // After the placeholder's line, the body is only blanks: skippable.
+        if let Some(zero) = placed {
+            let rest = &bytes[zero..b.end];
+            if let Some(nl) = rest.iter().position(|&c| c == b'\n' || c == b'\r') {
+                let mut from = zero + nl + 1;
+                if bytes[zero + nl] == b'\r' && bytes.get(from) == Some(&b'\n') {
+                    from += 1;
+                }
+                if from < b.end {
+                    skip.push(from..b.end);
+                }
+            }
+        }
     }
     // Only ASCII bytes were written over whole UTF-8 sequences... except when a
     // multi-byte char was partly overwritten, which cannot happen: every byte
     // of a blanked body is replaced.
-    out.map(|o| String::from_utf8(o).expect("blanking replaces whole bodies with ASCII"))
+    out.map(|o| Reduced { text: String::from_utf8(o).expect("blanking replaces whole bodies with ASCII"), skip })
 }
 
 #[cfg(test)]
@@ -189,8 +210,12 @@ mod tests {
     fn blanks_only_bodies_without_a_match() {
         let src = "import time\n\ndef a():\n    x = '''\n  def fake():\n'''\n    return x\n\n\ndef b():\n    while True:\n        time.sleep(1)\n";
         let keep = re(r"while\s+True");
-        let out = reduce(src, &[&keep]).unwrap();
+        let reduced = reduce(src, &[&keep]).unwrap();
+        let out = reduced.text;
         assert_eq!(out.len(), src.len());
+        assert!(reduced.skip.iter().all(|r| out[r.clone()].trim().is_empty()), "only blanks are skipped");
+        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
         assert!(out.contains("def a():\n    0"), "{out}");
         assert!(!out.contains("fake"), "{out}");
         assert!(out.contains("def b():\n    while True:\n        time.sleep(1)\n"), "{out}");
@@ -218,7 +243,7 @@ mod tests {
     #[test]
     fn crlf_and_multibyte_bodies() {
         let src = "def a():\r\n    s = 'é'\r\n    return s\r\n";
-        let out = reduce(src, &[]).unwrap();
+        let out = reduce(src, &[]).unwrap().text;
         assert_eq!(out.len(), src.len());
         assert!(out.starts_with("def a():\r\n    0"), "{out:?}");
         assert_eq!(out.matches("\r\n").count(), 3);

@@ -205,8 +205,10 @@ fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Opti
     if memchr::memmem::find(source.text.as_bytes(), b"tame: ignore").is_some() {
         return Ok(None);
     }
-    let Some(reduced) = crate::blocks::reduce(&source.text, &keep) else { return Ok(None) };
-    let tree = parse::parse(&reduced)?;
+    let Some(crate::blocks::Reduced { text: reduced, skip }) = crate::blocks::reduce(&source.text, &keep) else {
+        return Ok(None);
+    };
+    let tree = parse::parse_skipping(&reduced, &skip)?;
     if tree.root_node().has_error() {
         return Ok(None);
     }

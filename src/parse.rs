@@ -34,6 +34,58 @@ pub fn parse(text: &str) -> Result<Tree, ParseError> {
     PARSER.with(|p| p.borrow_mut().parse(text, None)).ok_or(ParseError::Failed)
 }
 
+/// Parses `text` without reading the byte ranges in `skip` (sorted, disjoint;
+/// they must hold only blanks, see [`crate::blocks`]). Nodes keep the
+/// document's offsets.
+pub fn parse_skipping(text: &str, skip: &[Range<usize>]) -> Result<Tree, ParseError> {
+    if skip.is_empty() {
+        return parse(text);
+    }
+    let mut bounds = Vec::with_capacity(skip.len() * 2 + 2);
+    bounds.push(0);
+    for r in skip {
+        bounds.push(r.start);
+        bounds.push(r.end);
+    }
+    bounds.push(text.len());
+    let points = points_at(text, &bounds);
+    let ranges: Vec<tree_sitter::Range> = bounds
+        .chunks(2)
+        .zip(points.chunks(2))
+        .filter(|(b, _)| b[0] < b[1])
+        .map(|(b, p)| tree_sitter::Range { start_byte: b[0], end_byte: b[1], start_point: p[0], end_point: p[1] })
+        .collect();
+    PARSER
+        .with(|p| {
+            let mut p = p.borrow_mut();
+            if p.set_included_ranges(&ranges).is_err() {
+                return None;
+            }
+            let tree = p.parse(text, None);
+            // Back to whole documents for the next caller on this thread.
+            let _ = p.set_included_ranges(&[]);
+            tree
+        })
+        .ok_or(ParseError::Failed)
+}
+
+/// Row/column points of sorted byte offsets, in one pass.
+fn points_at(text: &str, offsets: &[usize]) -> Vec<tree_sitter::Point> {
+    let bytes = text.as_bytes();
+    let (mut row, mut line_start, mut pos) = (0usize, 0usize, 0usize);
+    offsets
+        .iter()
+        .map(|&o| {
+            for nl in memchr::memchr_iter(b'\n', &bytes[pos..o]) {
+                row += 1;
+                line_start = pos + nl + 1;
+            }
+            pos = o;
+            tree_sitter::Point { row, column: o - line_start }
+        })
+        .collect()
+}
+
 /// Byte ranges of ERROR and MISSING nodes, outermost only. Iterative, so a
 /// tree nested 20,000 levels deep cannot overflow the stack.
 pub fn error_ranges(tree: &Tree) -> Vec<Range<usize>> {
