@@ -105,7 +105,7 @@ pub struct Ctx<'a> {
     /// The quote character the file prefers for new string literals.
     pub quote: char,
     resolver: OnceCell<Resolver<'a, 'a>>,
-    names: OnceCell<RefCell<Names>>,
+    names: OnceCell<RefCell<Names<'a>>>,
     /// Per transform spec (keyed by address): every (capture index, node).
     query_cache: RefCell<Vec<(usize, Captures<'a>)>>,
 }
@@ -140,7 +140,7 @@ impl<'a> Ctx<'a> {
         self.resolver.get_or_init(|| Resolver::new(self.tree.root_node(), self.src))
     }
 
-    pub fn names(&self) -> std::cell::RefMut<'_, Names> {
+    pub fn names(&self) -> std::cell::RefMut<'_, Names<'a>> {
         self.names.get_or_init(|| RefCell::new(Names::of_file(self.original))).borrow_mut()
     }
 

@@ -8,7 +8,6 @@ use tree_sitter::Node;
 
 use super::ID;
 use super::render::locally_bound;
-use crate::parse::walk;
 use crate::python::qualified_name;
 use crate::transforms::{Ctx, Finding, FindingKind};
 
@@ -61,21 +60,28 @@ pub fn list(
             ),
         },
     };
-    walk(
-        ctx.root(),
-        |_| true,
-        |n| {
-            if n.kind() != "call" {
-                return;
+    // Calls are found from the spellings of each name, not by walking every
+    // node: a call's callee ends with the name (`f`, `self.f`, `Class.f`).
+    let mut calls_found: Vec<(Node<'_>, Node<'_>)> = Vec::new();
+    for (name, f) in &named {
+        for pos in memchr::memmem::find_iter(ctx.src.as_bytes(), name.as_bytes()) {
+            let Some(leaf) = ctx.root().descendant_for_byte_range(pos, pos + name.len()) else { continue };
+            let callee =
+                if leaf.parent().is_some_and(|p| p.kind() == "attribute") { leaf.parent() } else { Some(leaf) };
+            let Some(callee) = callee else { continue };
+            let Some(call) = callee.parent().filter(|c| c.kind() == "call") else { continue };
+            if call.child_by_field_name("function").is_some_and(|fun| fun.id() == callee.id())
+                && calls(ctx, callee, name, *f)
+            {
+                calls_found.push((call, *f));
             }
-            let Some(callee) = n.child_by_field_name("function") else { return };
-            for (name, f) in &named {
-                if calls(ctx, callee, name, *f) {
-                    out.push(note(n, format!("calls `{}()`", qualified_name(*f, ctx.src))));
-                }
-            }
-        },
-    );
+        }
+    }
+    calls_found.sort_by_key(|(call, f)| (call.start_byte(), f.start_byte()));
+    calls_found.dedup_by_key(|(call, f)| (call.id(), f.id()));
+    for (call, f) in calls_found {
+        out.push(note(call, format!("calls `{}()`", qualified_name(f, ctx.src))));
+    }
     for (kw, name) in registrations {
         let Some(manager) = kw.parent().and_then(|args| args.parent()).filter(|c| c.kind() == "call") else {
             continue;
