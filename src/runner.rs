@@ -232,7 +232,9 @@ pub fn finish(processed: &Processed, mode: Mode, quiet: bool, verbose: bool, err
             errors += 1;
             let _ = writeln!(err, "tame: {}: {e}", o.display);
         }
-        summary.changed += usize::from(o.changed);
+        // `check` does not apply fixes: a file is "to change" if it has a site.
+        let has_site = o.findings.iter().any(|l| matches!(l.finding.kind, FindingKind::Site(_)));
+        summary.changed += usize::from(if mode == Mode::Check { has_site } else { o.changed });
         for l in &o.findings {
             if matches!(l.finding.kind, FindingKind::Site(_)) {
                 *summary.sites.entry(l.finding.transform).or_default() += 1;

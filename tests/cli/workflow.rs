@@ -250,3 +250,29 @@ fn interactive_applies_only_accepted_changes() {
     let text = std::fs::read_to_string(tmp.path().join("pkg/utils.py")).unwrap();
     assert!(text.contains("_attempts += 1") && text.contains("raise DriverLoadError("), "a applies all");
 }
+
+#[test]
+fn every_check_format_is_snapshotted() {
+    let tmp = copy_to_temp(&repo().join("tests/fixtures/sample"));
+    let root = tmp.path().join("sample");
+    for format in ["text", "json", "sarif", "github"] {
+        let (code, out, _) = run(&root, &["check", "--isolated", "--explain", "--format", format, "."]);
+        assert_eq!(code, 1, "{format}");
+        snapshot_settings().bind(|| insta::assert_snapshot!(format!("format__{format}"), out));
+    }
+}
+
+#[test]
+fn quiet_and_verbose() {
+    let tmp = project();
+    let (_, _, err) = run(tmp.path(), &["check", "--quiet"]);
+    assert_eq!(err, "", "--quiet prints only errors");
+    let (_, _, err) = run(tmp.path(), &["check", "--verbose"]);
+    assert!(err.contains("tame: configuration file: none"), "{err}");
+    assert!(err.contains("tame: processing pkg/utils.py"), "{err}");
+    assert!(err.contains("tame: 0 files prefiltered out, 0 parsed partially, 1 parsed whole"), "{err}");
+    assert!(err.contains("tame: 1 file scanned, 1 to change, 2 sites"), "{err}");
+    let (code, _, err) = run(tmp.path(), &["check", "--quiet", "missing.py"]);
+    assert_eq!(code, 2);
+    assert_eq!(err.trim(), "tame: missing.py: no such file or directory");
+}
