@@ -17,11 +17,31 @@ use std::ops::Range;
 
 use regex::bytes::Regex;
 
+/// Bytes the scanner must look at; everything else is skipped in a tight loop.
+const INTERESTING: [bool; 256] = {
+    let mut t = [false; 256];
+    let bytes = b"\n\r#\\()[]{}'\"";
+    let mut k = 0;
+    while k < bytes.len() {
+        t[bytes[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 /// Byte ranges of top-level statements, in order.
 fn statements(text: &[u8]) -> Option<Vec<Range<usize>>> {
     let mut starts = Vec::new();
     let (mut i, mut depth, mut line_start, mut continued) = (0usize, 0usize, true, false);
     while i < text.len() {
+        if !line_start {
+            while i < text.len() && !INTERESTING[text[i] as usize] {
+                i += 1;
+            }
+            if i == text.len() {
+                break;
+            }
+        }
         let c = text[i];
         if line_start {
             line_start = false;
@@ -33,9 +53,7 @@ fn statements(text: &[u8]) -> Option<Vec<Range<usize>>> {
         match c {
             b'\n' | b'\r' => line_start = true,
             b'#' => {
-                while i < text.len() && !matches!(text[i], b'\n' | b'\r') {
-                    i += 1;
-                }
+                i += memchr::memchr2(b'\n', b'\r', &text[i..]).unwrap_or(text.len() - i);
                 continue;
             }
             b'\\' => {
@@ -129,15 +147,13 @@ fn body(text: &[u8], stmt: &Range<usize>) -> Option<Range<usize>> {
     (i < stmt.end).then_some(i..stmt.end)
 }
 
-/// A body holding a column-0 `def`, `class`, `async def` or decorator line
-/// means the scanner lost track of a string: blanking it could hide code.
-fn swallows_a_statement(body: &[u8]) -> bool {
-    body.split(|&b| b == b'\n' || b == b'\r').any(|line| {
-        line.starts_with(b"def ")
-            || line.starts_with(b"class ")
-            || line.starts_with(b"async def ")
-            || line.starts_with(b"@")
-    })
+/// Whether the line starting at `line` opens a top-level statement that a
+/// body cannot hold: a column-0 `def`, `class`, `async def` or decorator.
+fn swallows_a_statement(line: &[u8]) -> bool {
+    line.starts_with(b"def ")
+        || line.starts_with(b"class ")
+        || line.starts_with(b"async def ")
+        || line.starts_with(b"@")
 }
 
 /// A reduced text and the byte ranges the parser may skip entirely: each
@@ -161,13 +177,17 @@ pub fn reduce(text: &str, keep: &[&Regex]) -> Option<Reduced> {
         if keep.iter().any(|re| re.is_match(block)) {
             continue;
         }
-        if swallows_a_statement(&bytes[b.clone()]) {
-            return None;
-        }
         let out = out.get_or_insert_with(|| bytes.to_vec());
         let mut placed: Option<usize> = None;
+        let mut at_line_start = true;
         for (k, &c) in bytes[b.clone()].iter().enumerate() {
             let at = b.start + k;
+            // A column-0 `def`/`class`/decorator inside a body means the scanner
+            // lost track of a string: blanking could hide code.
+            if at_line_start && swallows_a_statement(&bytes[at..b.end]) {
+                return None;
+            }
+            at_line_start = matches!(c, b'\n' | b'\r');
             out[at] = match c {
                 b'\n' | b'\r' => c,
                 b' ' | b'\t' if placed.is_none() => c,
