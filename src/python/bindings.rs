@@ -227,8 +227,9 @@ impl<'t, 's> Resolver<'t, 's> {
     /// The binding of `name` seen from `at`: `Some(path)` for an import or
     /// `builtins.<name>` when unbound; `None` when locally bound or ambiguous.
     pub fn resolve_name(&self, name: &str, at: Node<'_>) -> Option<String> {
-        let mut cur = at.parent();
-        while let Some(n) = cur {
+        // Innermost scope first; `ancestors` descends once instead of paying
+        // a root-to-node search per `parent()` (quadratic on deep nesting).
+        for n in crate::parse::ancestors(self.root, at).into_iter().rev() {
             if n.kind() == "function_definition" {
                 let mut cache = self.functions.borrow_mut();
                 let scope = cache.entry(n.id()).or_insert_with(|| Scope::collect(n, self.src));
@@ -238,7 +239,6 @@ impl<'t, 's> Resolver<'t, 's> {
                     None => {}
                 }
             }
-            cur = n.parent();
         }
         match self.module.lookup(name) {
             Some(Ok(path)) => Some(path.to_owned()),
