@@ -181,6 +181,8 @@ pub struct Effective {
     pub options: Vec<OptionValues>,
     /// (key, value, origin) for every setting, in display order.
     pub origins: Vec<(String, String, Origin)>,
+    /// The selected transforms, built with their options (in `specs` order).
+    pub transforms: Vec<Box<dyn transforms::Transform>>,
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
     per_file: Vec<(GlobSet, Vec<String>)>,
@@ -242,6 +244,7 @@ impl Effective {
             origins.push((format!("per-file-ignores.{glob:?}"), list(&shown), file_origin()));
         }
         let mut options = Vec::new();
+        let mut built_transforms = Vec::with_capacity(specs.len());
         for spec in &specs {
             let mut values = spec.defaults();
             let mut origin: BTreeMap<String, Origin> = BTreeMap::new();
@@ -261,10 +264,11 @@ impl Effective {
                 values.insert(opt.clone(), v);
                 origin.insert(opt.clone(), Origin::Cli);
             }
-            transforms::build(&spec.id, &values).expect("selected ids exist").map_err(|e| {
+            let built = transforms::build(&spec.id, &values).expect("selected ids exist").map_err(|e| {
                 let from = origin.get(&e.option).cloned().unwrap_or(Origin::Default);
                 ConfigError::Cli(format!("{e} (set in {from})"))
             })?;
+            built_transforms.push(built);
             for o in &spec.options {
                 let from = origin.get(&o.name).cloned().unwrap_or(Origin::Default);
                 origins.push((format!("{}.{}", spec.id, o.name), values[&o.name].to_string(), from));
@@ -289,7 +293,7 @@ impl Effective {
             .iter()
             .map(|(g, ids)| Ok((globset(&file.dir, &cfg_file, std::slice::from_ref(g))?, ids.clone())))
             .collect::<Result<Vec<_>, ConfigError>>()?;
-        Ok(Effective { file, specs, options, origins, include, exclude, per_file })
+        Ok(Effective { file, specs, options, origins, transforms: built_transforms, include, exclude, per_file })
     }
 
     fn relative(&self, path: &Path) -> PathBuf {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::cli::Common;
 use crate::config::Effective;
 use crate::output::{FileOutcome, ParseKind, Summary};
-use crate::transforms::{self, FindingKind, Transform};
+use crate::transforms::{FindingKind, Transform};
 use crate::{diff, display_path, engine, exit_code, walk, write};
 
 /// What a file run is asked to do.
@@ -24,7 +24,6 @@ pub enum Mode {
 pub struct Profile {
     pub effective: Effective,
     pub roots: Vec<PathBuf>,
-    pub transforms: Vec<Box<dyn Transform>>,
 }
 
 /// Resolves the configuration of every root (grouping roots that share a file).
@@ -37,13 +36,7 @@ pub fn profiles(common: &Common) -> Result<Vec<Profile>, crate::config::ConfigEr
             p.roots.push(root);
             continue;
         }
-        let transforms = effective
-            .specs
-            .iter()
-            .zip(&effective.options)
-            .map(|(s, o)| transforms::build(&s.id, o).expect("selected ids exist").expect("validated by Effective"))
-            .collect();
-        out.push(Profile { effective, roots: vec![root], transforms });
+        out.push(Profile { effective, roots: vec![root] });
     }
     Ok(out)
 }
@@ -166,8 +159,13 @@ fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mod
         }
     };
     let ignored = profile.effective.ignored_for(path);
-    let active: Vec<&dyn Transform> =
-        profile.transforms.iter().map(|t| t.as_ref()).filter(|t| !ignored.contains(&t.spec().id.as_str())).collect();
+    let active: Vec<&dyn Transform> = profile
+        .effective
+        .transforms
+        .iter()
+        .map(|t| t.as_ref())
+        .filter(|t| !ignored.contains(&t.spec().id.as_str()))
+        .collect();
     let mut new = None;
     match engine::process_with(&original, &active, opts) {
         Ok(p) => {

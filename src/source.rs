@@ -60,17 +60,24 @@ pub struct Source {
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The checks and facts `decode` and `validate` share: no NUL byte, the BOM,
+/// the body after it, and the encoding a PEP 263 cookie declares.
+fn prelude(bytes: &[u8]) -> Result<(bool, &[u8], Option<String>), SourceError> {
+    if let Some(pos) = memchr::memchr(0, bytes) {
+        return Err(SourceError::Binary(pos));
+    }
+    let (bom, body) = match bytes.strip_prefix(BOM) {
+        Some(rest) => (true, rest),
+        None => (false, bytes),
+    };
+    let declared = if bom { None } else { coding_cookie(body) };
+    Ok((bom, body, declared))
+}
+
 impl Source {
     /// Decodes `bytes`. Never panics, whatever the input.
     pub fn decode(bytes: &[u8]) -> Result<Source, SourceError> {
-        if let Some(pos) = memchr::memchr(0, bytes) {
-            return Err(SourceError::Binary(pos));
-        }
-        let (bom, body) = match bytes.strip_prefix(BOM) {
-            Some(rest) => (true, rest),
-            None => (false, bytes),
-        };
-        let declared = if bom { None } else { coding_cookie(body) };
+        let (bom, body, declared) = prelude(bytes)?;
         let (text, encoding) = match declared.as_deref() {
             None | Some("utf-8") | Some("utf8") | Some("utf_8") => match std::str::from_utf8(body) {
                 Ok(t) => (t.to_owned(), Encoding::Utf8),
@@ -98,14 +105,7 @@ impl Source {
     /// Checks that `bytes` would decode, without building a `Source` (for
     /// files the prefilter rules out: their errors must still be reported).
     pub fn validate(bytes: &[u8]) -> Result<(), SourceError> {
-        if let Some(pos) = memchr::memchr(0, bytes) {
-            return Err(SourceError::Binary(pos));
-        }
-        let (bom, body) = match bytes.strip_prefix(BOM) {
-            Some(rest) => (true, rest),
-            None => (false, bytes),
-        };
-        let declared = if bom { None } else { coding_cookie(body) };
+        let (_, body, declared) = prelude(bytes)?;
         match declared.as_deref() {
             None => std::str::from_utf8(body).map(|_| ()).map_err(|e| SourceError::InvalidUtf8(e.valid_up_to())),
             Some(_) => Source::decode(bytes).map(|_| ()),

@@ -222,30 +222,16 @@ impl Spec {
             }
             options.push(OptionSpec { name: o.name, kind, default, doc: o.doc, cli: o.cli });
         }
-        let block_regex = raw
-            .block_regex
-            .as_deref()
-            .map(regex::bytes::Regex::new)
-            .transpose()
-            .map_err(|e| field("block_regex", &format!("is not a valid regex: {e}")))?;
-        let file_regex = raw
-            .file_regex
-            .as_deref()
-            .map(regex::bytes::Regex::new)
-            .transpose()
-            .map_err(|e| field("file_regex", &format!("is not a valid regex: {e}")))?;
-        let focus_regex = raw
-            .focus_regex
-            .as_deref()
-            .map(regex::bytes::Regex::new)
-            .transpose()
-            .map_err(|e| field("focus_regex", &format!("is not a valid regex: {e}")))?;
-        let unfocus_regex = raw
-            .unfocus_regex
-            .as_deref()
-            .map(regex::bytes::Regex::new)
-            .transpose()
-            .map_err(|e| field("unfocus_regex", &format!("is not a valid regex: {e}")))?;
+        let regex = |name: &str, pattern: Option<&str>| {
+            pattern
+                .map(regex::bytes::Regex::new)
+                .transpose()
+                .map_err(|e| field(name, &format!("is not a valid regex: {e}")))
+        };
+        let block_regex = regex("block_regex", raw.block_regex.as_deref())?;
+        let file_regex = regex("file_regex", raw.file_regex.as_deref())?;
+        let focus_regex = regex("focus_regex", raw.focus_regex.as_deref())?;
+        let unfocus_regex = regex("unfocus_regex", raw.unfocus_regex.as_deref())?;
         let query = Query::new(&crate::parse::language(), &raw.query)
             .map_err(|e| field("query", &format!("does not compile: {e}")))?;
         Ok(Spec {
