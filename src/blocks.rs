@@ -31,8 +31,17 @@ const INTERESTING: [bool; 256] = {
 
 /// Byte ranges of top-level statements, in order.
 fn statements(text: &[u8]) -> Option<Vec<Range<usize>>> {
+    statements_in(text, 0..text.len(), b"")
+}
+
+/// Byte ranges of the statements in `range` that start at indentation
+/// `indent` exactly (a class body's members), in order. Each range starts at
+/// the statement's first character, after the indentation.
+fn statements_in(text: &[u8], range: Range<usize>, indent: &[u8]) -> Option<Vec<Range<usize>>> {
     let mut starts = Vec::new();
-    let (mut i, mut depth, mut line_start, mut continued) = (0usize, 0usize, true, false);
+    let end = range.end;
+    let text = &text[..end];
+    let (mut i, mut depth, mut line_start, mut continued) = (range.start, 0usize, true, false);
     while i < text.len() {
         if !line_start {
             while i < text.len() && !INTERESTING[text[i] as usize] {
@@ -42,14 +51,20 @@ fn statements(text: &[u8]) -> Option<Vec<Range<usize>>> {
                 break;
             }
         }
-        let c = text[i];
         if line_start {
             line_start = false;
-            if depth == 0 && !continued && !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b'\x0c') {
-                starts.push(i);
+            let starts_here = depth == 0
+                && !continued
+                && text[i..].starts_with(indent)
+                && text
+                    .get(i + indent.len())
+                    .is_some_and(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b'\x0c'));
+            if starts_here {
+                starts.push(i + indent.len());
             }
             continued = false;
         }
+        let c = text[i];
         match c {
             b'\n' | b'\r' => line_start = true,
             b'#' => {
@@ -78,7 +93,9 @@ fn statements(text: &[u8]) -> Option<Vec<Range<usize>>> {
     }
     let mut out = Vec::with_capacity(starts.len());
     for (k, &s) in starts.iter().enumerate() {
-        out.push(s..starts.get(k + 1).copied().unwrap_or(text.len()));
+        // A statement runs to the start of the next one's line (its indentation included).
+        let next = starts.get(k + 1).map_or(end, |&n| n - indent.len());
+        out.push(s..next);
     }
     Some(out)
 }
@@ -147,13 +164,14 @@ fn body(text: &[u8], stmt: &Range<usize>) -> Option<Range<usize>> {
     (i < stmt.end).then_some(i..stmt.end)
 }
 
-/// Whether the line starting at `line` opens a top-level statement that a
-/// body cannot hold: a column-0 `def`, `class`, `async def` or decorator.
-fn swallows_a_statement(line: &[u8]) -> bool {
-    line.starts_with(b"def ")
-        || line.starts_with(b"class ")
-        || line.starts_with(b"async def ")
-        || line.starts_with(b"@")
+/// Whether the line starting at `line` opens a statement a body indented
+/// deeper than `indent` cannot hold: a `def`, `class`, `async def` or
+/// decorator at column 0 or at `indent`.
+fn swallows_a_statement(line: &[u8], indent: &[u8]) -> bool {
+    let opens = |l: &[u8]| {
+        l.starts_with(b"def ") || l.starts_with(b"class ") || l.starts_with(b"async def ") || l.starts_with(b"@")
+    };
+    opens(line) || line.strip_prefix(indent).is_some_and(opens)
 }
 
 /// A reduced text and the byte ranges the parser may skip entirely: each
@@ -168,54 +186,89 @@ pub struct Reduced {
 /// there is nothing to blank).
 pub fn reduce(text: &str, keep: &[&Regex]) -> Option<Reduced> {
     let bytes = text.as_bytes();
-    let stmts = statements(bytes)?;
     let mut out: Option<Vec<u8>> = None;
     let mut skip = Vec::new();
-    for stmt in &stmts {
+    for stmt in &statements(bytes)? {
         let Some(b) = body(bytes, stmt) else { continue };
-        let block = &bytes[stmt.clone()];
-        if keep.iter().any(|re| re.is_match(block)) {
+        if !keep.iter().any(|re| re.is_match(&bytes[stmt.clone()])) {
+            blank(bytes, b, b"", &mut out, &mut skip)?;
             continue;
         }
-        let out = out.get_or_insert_with(|| bytes.to_vec());
-        let mut placed: Option<usize> = None;
-        let mut at_line_start = true;
-        for (k, &c) in bytes[b.clone()].iter().enumerate() {
-            let at = b.start + k;
-            // A column-0 `def`/`class`/decorator inside a body means the scanner
-            // lost track of a string: blanking could hide code.
-            if at_line_start && swallows_a_statement(&bytes[at..b.end]) {
-                return None;
-            }
-            at_line_start = matches!(c, b'\n' | b'\r');
-            out[at] = match c {
-                b'\n' | b'\r' => c,
-                b' ' | b'\t' if placed.is_none() => c,
-                _ if placed.is_none() => {
-                    placed = Some(at);
-                    b'0'
-                }
-                _ => b' ',
-            };
+        // A kept class: blank the bodies of its members that cannot hold a candidate.
+        let head = &bytes[stmt.clone()];
+        if !head.starts_with(b"class ") {
+            continue;
         }
-        // After the placeholder's line, the body is only blanks: skippable.
-        if let Some(zero) = placed {
-            let rest = &bytes[zero..b.end];
-            if let Some(nl) = rest.iter().position(|&c| c == b'\n' || c == b'\r') {
-                let mut from = zero + nl + 1;
-                if bytes[zero + nl] == b'\r' && bytes.get(from) == Some(&b'\n') {
-                    from += 1;
-                }
-                if from < b.end {
-                    skip.push(from..b.end);
-                }
+        let Some(indent) = body_indent(bytes, &b) else { continue };
+        for member in &statements_in(bytes, b.clone(), indent)? {
+            let Some(mb) = body(bytes, member) else { continue };
+            if !keep.iter().any(|re| re.is_match(&bytes[member.clone()])) {
+                blank(bytes, mb, indent, &mut out, &mut skip)?;
             }
         }
     }
-    // Only ASCII bytes were written over whole UTF-8 sequences... except when a
-    // multi-byte char was partly overwritten, which cannot happen: every byte
-    // of a blanked body is replaced.
+    // Only ASCII bytes were written, over whole bodies: the text stays UTF-8.
     out.map(|o| Reduced { text: String::from_utf8(o).expect("blanking replaces whole bodies with ASCII"), skip })
+}
+
+/// The indentation of the first code line of `body`.
+fn body_indent<'b>(bytes: &'b [u8], body: &Range<usize>) -> Option<&'b [u8]> {
+    let mut at = body.start;
+    while at < body.end {
+        let line_end = memchr::memchr2(b'\n', b'\r', &bytes[at..body.end]).map_or(body.end, |p| at + p);
+        let line = &bytes[at..line_end];
+        let width = line.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+        if width < line.len() && line[width] != b'#' {
+            return (width > 0).then_some(&line[..width]);
+        }
+        at = line_end + 1;
+    }
+    None
+}
+
+/// Blanks one body (see the module docs) into `out`, recording the part the
+/// parser may skip. `None` if the body seems to swallow a statement at
+/// `indent` or column 0 (the scanner lost track of a string).
+fn blank(
+    bytes: &[u8],
+    b: Range<usize>,
+    indent: &[u8],
+    out: &mut Option<Vec<u8>>,
+    skip: &mut Vec<Range<usize>>,
+) -> Option<()> {
+    let out = out.get_or_insert_with(|| bytes.to_vec());
+    let mut placed: Option<usize> = None;
+    let mut at_line_start = true;
+    for (k, &c) in bytes[b.clone()].iter().enumerate() {
+        let at = b.start + k;
+        if at_line_start && swallows_a_statement(&bytes[at..b.end], indent) {
+            return None;
+        }
+        at_line_start = matches!(c, b'\n' | b'\r');
+        out[at] = match c {
+            b'\n' | b'\r' => c,
+            b' ' | b'\t' if placed.is_none() => c,
+            _ if placed.is_none() => {
+                placed = Some(at);
+                b'0'
+            }
+            _ => b' ',
+        };
+    }
+    // After the placeholder's line, the body is only blanks: skippable.
+    if let Some(zero) = placed {
+        let rest = &bytes[zero..b.end];
+        if let Some(nl) = rest.iter().position(|&c| c == b'\n' || c == b'\r') {
+            let mut from = zero + nl + 1;
+            if bytes[zero + nl] == b'\r' && bytes.get(from) == Some(&b'\n') {
+                from += 1;
+            }
+            if from < b.end {
+                skip.push(from..b.end);
+            }
+        }
+    }
+    Some(())
 }
 
 #[cfg(test)]
@@ -241,6 +294,19 @@ mod tests {
         assert!(out.contains("def b():\n    while True:\n        time.sleep(1)\n"), "{out}");
         let tree = crate::parse::parse(&out).unwrap();
         assert!(!tree.root_node().has_error(), "{out}");
+    }
+
+    #[test]
+    fn methods_of_a_kept_class_are_blanked_too() {
+        let src = "class A:\n    x = 1\n\n    def a(self):\n        return [\n1]\n\n    @property\n    def b(self):\n        while True:\n            pass\n";
+        let keep = re(r"while\s+True");
+        let reduced = reduce(src, &[&keep]).unwrap();
+        let out = reduced.text;
+        assert!(out.contains("    def a(self):\n        0"), "{out}");
+        assert!(out.contains("    x = 1\n"), "{out}");
+        assert!(out.contains("    def b(self):\n        while True:\n            pass\n"), "{out}");
+        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
     }
 
     #[test]
