@@ -179,6 +179,8 @@ fn swallows_a_statement(line: &[u8], indent: &[u8]) -> bool {
 pub struct Reduced {
     pub text: String,
     pub skip: Vec<Range<usize>>,
+    /// Every blanked body, in the original text's offsets.
+    pub blanked: Vec<Range<usize>>,
 }
 
 /// The text with every top-level `def`/`class` body that matches none of
@@ -188,9 +190,11 @@ pub fn reduce(text: &str, keep: &[&Regex]) -> Option<Reduced> {
     let bytes = text.as_bytes();
     let mut out: Option<Vec<u8>> = None;
     let mut skip = Vec::new();
+    let mut blanked = Vec::new();
     for stmt in &statements(bytes)? {
         let Some(b) = body(bytes, stmt) else { continue };
         if !keep.iter().any(|re| re.is_match(&bytes[stmt.clone()])) {
+            blanked.push(b.clone());
             blank(bytes, b, b"", &mut out, &mut skip)?;
             continue;
         }
@@ -203,12 +207,17 @@ pub fn reduce(text: &str, keep: &[&Regex]) -> Option<Reduced> {
         for member in &statements_in(bytes, b.clone(), indent)? {
             let Some(mb) = body(bytes, member) else { continue };
             if !keep.iter().any(|re| re.is_match(&bytes[member.clone()])) {
+                blanked.push(mb.clone());
                 blank(bytes, mb, indent, &mut out, &mut skip)?;
             }
         }
     }
     // Only ASCII bytes were written, over whole bodies: the text stays UTF-8.
-    out.map(|o| Reduced { text: String::from_utf8(o).expect("blanking replaces whole bodies with ASCII"), skip })
+    out.map(|o| Reduced {
+        text: String::from_utf8(o).expect("blanking replaces whole bodies with ASCII"),
+        skip,
+        blanked,
+    })
 }
 
 /// The indentation of the first code line of `body`.

@@ -205,7 +205,8 @@ fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Opti
     if memchr::memmem::find(source.text.as_bytes(), b"tame: ignore").is_some() {
         return Ok(None);
     }
-    let Some(crate::blocks::Reduced { text: reduced, skip }) = crate::blocks::reduce(&source.text, &keep) else {
+    let Some(crate::blocks::Reduced { text: reduced, skip, blanked }) = crate::blocks::reduce(&source.text, &keep)
+    else {
         return Ok(None);
     };
     let tree = parse::parse_skipping(&reduced, &skip)?;
@@ -214,11 +215,18 @@ fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Opti
     }
     let ctx = Ctx::partial(&reduced, &source.text, &tree, &source.indent, eol);
     let findings = collect_findings(active, &ctx, &[], true);
-    let needs_whole = |f: &Finding| {
-        matches!(f.kind, FindingKind::Site(_))
-            && active.iter().any(|t| t.spec().id == f.transform && t.spec().whole_file_for_sites)
+    let mentioned = |word: &str| {
+        let bytes = source.text.as_bytes();
+        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+        blanked.iter().any(|r| {
+            memchr::memmem::find_iter(&bytes[r.clone()], word.as_bytes()).any(|at| {
+                let (start, end) = (r.start + at, r.start + at + word.len());
+                let before = start.checked_sub(1).map(|i| bytes[i]);
+                !before.is_some_and(is_word) && !bytes.get(end).copied().is_some_and(is_word)
+            })
+        })
     };
-    if findings.iter().any(needs_whole) {
+    if active.iter().any(|t| t.needs_whole_file(&ctx, &findings, &mentioned)) {
         return Ok(None);
     }
     let header_at = crate::python::header::insertion_point(tree.root_node(), &reduced);

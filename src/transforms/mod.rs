@@ -36,6 +36,13 @@ pub trait Transform: Send + Sync {
     fn spec(&self) -> &'static Spec;
     /// Appends the sites (and the candidates left alone) found in one file.
     fn run(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>);
+
+    /// After a partial parse (see `crate::blocks`): whether these findings
+    /// could depend on the blanked text, so the file must be parsed whole.
+    /// `mentioned(word)` tells whether a blanked body spells `word`.
+    fn needs_whole_file(&self, _ctx: &Ctx<'_>, _findings: &[Finding], _mentioned: &dyn Fn(&str) -> bool) -> bool {
+        false
+    }
 }
 
 type Factory = fn(&'static Spec, &OptionValues) -> Result<Box<dyn Transform>, OptionError>;

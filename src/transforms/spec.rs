@@ -34,8 +34,6 @@ struct RawSpec {
     focus_regex: Option<String>,
     #[serde(default)]
     unfocus_regex: Option<String>,
-    #[serde(default)]
-    whole_file_for_sites: bool,
     docs: RawDocs,
     #[serde(default)]
     options: Vec<RawOption>,
@@ -162,10 +160,6 @@ pub struct Spec {
     /// When this matches somewhere, the focus cannot be trusted (an alias
     /// hides the spelling): the query looks at the whole file.
     pub unfocus_regex: Option<regex::bytes::Regex>,
-    /// The transform's findings around a site depend on the whole file (the
-    /// callers listed by driver-load-error): a partial parse that finds a
-    /// site is redone on the whole file.
-    pub whole_file_for_sites: bool,
 }
 
 /// Resolved option values, by name.
@@ -246,7 +240,6 @@ impl Spec {
             file_regex,
             focus_regex,
             unfocus_regex,
-            whole_file_for_sites: raw.whole_file_for_sites,
         })
     }
 
