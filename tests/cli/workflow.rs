@@ -270,7 +270,7 @@ fn quiet_and_verbose() {
     let (_, _, err) = run(tmp.path(), &["check", "--verbose"]);
     assert!(err.contains("tame: configuration file: none"), "{err}");
     assert!(err.contains("tame: processing pkg/utils.py"), "{err}");
-    assert!(err.contains("tame: 0 files prefiltered out, 0 parsed partially, 1 parsed whole"), "{err}");
+    assert!(err.contains("tame: 0 files prefiltered out, 1 parsed partially, 0 parsed whole"), "{err}");
     assert!(err.contains("tame: 1 file scanned, 1 to change, 2 sites"), "{err}");
     let (code, _, err) = run(tmp.path(), &["check", "--quiet", "missing.py"]);
     assert_eq!(code, 2);
