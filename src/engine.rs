@@ -215,10 +215,12 @@ fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Opti
     }
     let ctx = Ctx::partial(&reduced, &source.text, &tree, &source.indent, eol);
     let findings = collect_findings(active, &ctx, &[], true);
-    let mentioned = |word: &str| {
+    let mentioned = |word: &str, within: std::ops::Range<usize>| {
         let bytes = source.text.as_bytes();
         let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
-        blanked.iter().any(|r| {
+        // A blanked body starts inside the node it belongs to, but its trailing
+        // blank lines can run past the node's end.
+        blanked.iter().filter(|r| within.contains(&r.start)).any(|r| {
             memchr::memmem::find_iter(&bytes[r.clone()], word.as_bytes()).any(|at| {
                 let (start, end) = (r.start + at, r.start + at + word.len());
                 let before = start.checked_sub(1).map(|i| bytes[i]);

@@ -39,8 +39,14 @@ pub trait Transform: Send + Sync {
 
     /// After a partial parse (see `crate::blocks`): whether these findings
     /// could depend on the blanked text, so the file must be parsed whole.
-    /// `mentioned(word)` tells whether a blanked body spells `word`.
-    fn needs_whole_file(&self, _ctx: &Ctx<'_>, _findings: &[Finding], _mentioned: &dyn Fn(&str) -> bool) -> bool {
+    /// `mentioned(word, within)` tells whether a blanked body starting inside
+    /// the byte range `within` spells `word` (as a whole word).
+    fn needs_whole_file(
+        &self,
+        _ctx: &Ctx<'_>,
+        _findings: &[Finding],
+        _mentioned: &dyn Fn(&str, std::ops::Range<usize>) -> bool,
+    ) -> bool {
         false
     }
 }

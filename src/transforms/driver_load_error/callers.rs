@@ -92,6 +92,24 @@ pub fn list(
     }
 }
 
+/// After a partial parse: whether a blanked body could hold a call that
+/// [`calls`] would count for `f`. `mentioned(word, within)` tells whether a
+/// blanked body starting inside `within` spells `word`. A module-level function can be
+/// called from anywhere; a method only as `self.f`/`cls.f` inside its class
+/// or `Class.f` anywhere; a nested function is never listed.
+pub fn hidden(ctx: &Ctx<'_>, f: Node<'_>, mentioned: &dyn Fn(&str, std::ops::Range<usize>) -> bool) -> bool {
+    let Some(name) = f.child_by_field_name("name").map(|n| ctx.text(n)) else { return false };
+    let everywhere = 0..ctx.src.len();
+    match class_of(f) {
+        None => is_top_level(f) && mentioned(name, everywhere),
+        Some(class) => {
+            let class_name = class.child_by_field_name("name").map(|c| ctx.text(c)).unwrap_or("");
+            mentioned(name, class.byte_range())
+                || (mentioned(name, everywhere.clone()) && mentioned(class_name, everywhere))
+        }
+    }
+}
+
 /// Whether `callee` (a call's function) refers to function `f` named `name`.
 fn calls(ctx: &Ctx<'_>, callee: Node<'_>, name: &str, f: Node<'_>) -> bool {
     match (callee.kind(), class_of(f)) {

@@ -87,16 +87,22 @@ impl Transform for DriverLoadError {
         self.spec
     }
 
-    /// The callers listed for a rewritten function can be anywhere: if a
-    /// blanked body spells its name, parse the whole file.
-    fn needs_whole_file(&self, ctx: &Ctx<'_>, findings: &[Finding], mentioned: &dyn Fn(&str) -> bool) -> bool {
+    /// The callers listed for a rewritten function can be anywhere its
+    /// caller rules allow (see [`callers::hidden`]): if a blanked body
+    /// there spells its name, parse the whole file.
+    fn needs_whole_file(
+        &self,
+        ctx: &Ctx<'_>,
+        findings: &[Finding],
+        mentioned: &dyn Fn(&str, std::ops::Range<usize>) -> bool,
+    ) -> bool {
         findings.iter().filter(|f| f.transform == ID && matches!(f.kind, FindingKind::Site(_))).any(|f| {
             let node = ctx.root().descendant_for_byte_range(f.range.start, f.range.start);
             let func = node.and_then(|n| {
                 crate::parse::ancestors(ctx.root(), n).into_iter().rev().find(|a| a.kind() == "function_definition")
             });
             // A site outside any function has no callers to list.
-            func.and_then(|f| f.child_by_field_name("name")).is_some_and(|name| mentioned(ctx.text(name)))
+            func.is_some_and(|func| callers::hidden(ctx, func, mentioned))
         })
     }
 
