@@ -53,9 +53,11 @@ fn statements_in(text: &[u8], range: Range<usize>, indent: &[u8]) -> Option<Vec<
         }
         if line_start {
             line_start = false;
+            // (A byte loop: `starts_with` would call `memcmp` on every line.)
             let starts_here = depth == 0
                 && !continued
-                && text[i..].starts_with(indent)
+                && text.len() - i >= indent.len()
+                && indent.iter().zip(&text[i..]).all(|(a, b)| a == b)
                 && text
                     .get(i + indent.len())
                     .is_some_and(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b'\x0c'));
@@ -128,6 +130,9 @@ fn skip_string(text: &[u8], i: usize) -> Option<usize> {
 /// if it has one on following lines.
 fn body(text: &[u8], stmt: &Range<usize>) -> Option<Range<usize>> {
     let s = &text[stmt.clone()];
+    if !matches!(s.first(), Some(b'a' | b'd' | b'c')) {
+        return None;
+    }
     let head = s.strip_prefix(b"async ").unwrap_or(s);
     if !(head.starts_with(b"def ") || head.starts_with(b"class ")) {
         return None;
@@ -166,12 +171,20 @@ fn body(text: &[u8], stmt: &Range<usize>) -> Option<Range<usize>> {
 
 /// Whether the line starting at `line` opens a statement a body indented
 /// deeper than `indent` cannot hold: a `def`, `class`, `async def` or
-/// decorator at column 0 or at `indent`.
+/// decorator at column 0 or at `indent`. (Called on every line of every
+/// blanked body, so it looks at the first byte before comparing words.)
 fn swallows_a_statement(line: &[u8], indent: &[u8]) -> bool {
-    let opens = |l: &[u8]| {
-        l.starts_with(b"def ") || l.starts_with(b"class ") || l.starts_with(b"async def ") || l.starts_with(b"@")
+    let opens = |l: &[u8]| match l.first() {
+        Some(b'd') => l.starts_with(b"def "),
+        Some(b'c') => l.starts_with(b"class "),
+        Some(b'a') => l.starts_with(b"async def "),
+        Some(b'@') => true,
+        _ => false,
     };
-    opens(line) || line.strip_prefix(indent).is_some_and(opens)
+    opens(line)
+        || (!indent.is_empty()
+            && line.get(indent.len()).is_some_and(|c| matches!(c, b'd' | b'c' | b'a' | b'@'))
+            && line.strip_prefix(indent).is_some_and(opens))
 }
 
 /// A reduced text and the byte ranges the parser may skip entirely: each
@@ -247,34 +260,45 @@ fn blank(
 ) -> Option<()> {
     let out = out.get_or_insert_with(|| bytes.to_vec());
     let mut placed: Option<usize> = None;
-    let mut at_line_start = true;
-    for (k, &c) in bytes[b.clone()].iter().enumerate() {
-        let at = b.start + k;
-        if at_line_start && swallows_a_statement(&bytes[at..b.end], indent) {
+    let mut at = b.start;
+    // Line by line: the first character that is not a space or tab becomes
+    // the placeholder; every later character but a line ending, a space.
+    while at < b.end {
+        if swallows_a_statement(&bytes[at..b.end], indent) {
             return None;
         }
-        at_line_start = matches!(c, b'\n' | b'\r');
-        out[at] = match c {
-            b'\n' | b'\r' => c,
-            b' ' | b'\t' if placed.is_none() => c,
-            _ if placed.is_none() => {
-                placed = Some(at);
-                b'0'
+        let line_end = memchr::memchr2(b'\n', b'\r', &bytes[at..b.end]).map_or(b.end, |p| at + p);
+        let line = &mut out[at..line_end];
+        match placed {
+            Some(_) => line.fill(b' '),
+            None => {
+                if let Some(k) = line.iter().position(|c| !matches!(c, b' ' | b'\t')) {
+                    line[k] = b'0';
+                    line[k + 1..].fill(b' ');
+                    placed = Some(at + k);
+                }
             }
-            _ => b' ',
-        };
+        }
+        at = line_end;
+        while at < b.end && matches!(bytes[at], b'\n' | b'\r') {
+            at += 1;
+        }
     }
-    // After the placeholder's line, the body is only blanks: skippable.
+    // After the placeholder, the body is only blanks: skippable, all but its
+    // last line ending, which the parser must see to end the placeholder's
+    // line and read the next statement's indentation.
     if let Some(zero) = placed {
-        let rest = &bytes[zero..b.end];
-        if let Some(nl) = rest.iter().position(|&c| c == b'\n' || c == b'\r') {
-            let mut from = zero + nl + 1;
-            if bytes[zero + nl] == b'\r' && bytes.get(from) == Some(&b'\n') {
-                from += 1;
-            }
-            if from < b.end {
-                skip.push(from..b.end);
-            }
+        let from = zero + 1;
+        let body = &bytes[b.clone()];
+        let to = if body.ends_with(b"\r\n") {
+            b.end - 2
+        } else if body.ends_with(b"\n") || body.ends_with(b"\r") {
+            b.end - 1
+        } else {
+            b.end
+        };
+        if from < to {
+            skip.push(from..to);
         }
     }
     Some(())
