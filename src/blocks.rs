@@ -188,48 +188,65 @@ fn swallows_a_statement(line: &[u8], indent: &[u8]) -> bool {
 }
 
 /// A reduced text and the byte ranges the parser may skip entirely: each
-/// blanked body after its placeholder line (only spaces and line endings).
+/// blanked body after its placeholder (only spaces and line endings).
 pub struct Reduced {
-    pub text: String,
+    /// `None` when nothing could be blanked.
+    pub text: Option<String>,
     pub skip: Vec<Range<usize>>,
     /// Every blanked body, in the original text's offsets.
     pub blanked: Vec<Range<usize>>,
+    /// Whether any statement left unblanked (a top-level statement, a kept
+    /// block, a member of a kept class) matches one of the `keep` sets. If
+    /// none does, no transform can find anything in the file.
+    pub matched: bool,
 }
 
-/// The text with every top-level `def`/`class` body that matches none of
-/// `keep` blanked, or `None` if the scanner cannot split the file safely (or
-/// there is nothing to blank).
-pub fn reduce(text: &str, keep: &[&Regex]) -> Option<Reduced> {
+/// The text with every top-level `def`/`class` body that matches none of the
+/// `keep` sets (a set matches if each of its regexes does) blanked, or `None`
+/// if the scanner cannot split the file safely. In a kept class, the bodies
+/// of members that match no set are blanked too.
+pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     let bytes = text.as_bytes();
+    let kept = |r: &Range<usize>| keep.iter().any(|set| set.iter().all(|re| re.is_match(&bytes[r.clone()])));
     let mut out: Option<Vec<u8>> = None;
     let mut skip = Vec::new();
     let mut blanked = Vec::new();
+    let mut matched = false;
     for stmt in &statements(bytes)? {
-        let Some(b) = body(bytes, stmt) else { continue };
-        if !keep.iter().any(|re| re.is_match(&bytes[stmt.clone()])) {
+        let is_kept = kept(stmt);
+        let Some(b) = body(bytes, stmt) else {
+            matched |= is_kept;
+            continue;
+        };
+        if !is_kept {
             blanked.push(b.clone());
             blank(bytes, b, b"", &mut out, &mut skip)?;
             continue;
         }
-        // A kept class: blank the bodies of its members that cannot hold a candidate.
+        // A kept class: blank the bodies of its members that cannot hold a
+        // candidate. The class matched as a whole; it is a match only if one
+        // of its members is, on its own.
         let head = &bytes[stmt.clone()];
-        if !head.starts_with(b"class ") {
+        let indent = if head.starts_with(b"class ") { body_indent(bytes, &b) } else { None };
+        let Some(indent) = indent else {
+            matched = true;
             continue;
-        }
-        let Some(indent) = body_indent(bytes, &b) else { continue };
+        };
         for member in &statements_in(bytes, b.clone(), indent)? {
-            let Some(mb) = body(bytes, member) else { continue };
-            if !keep.iter().any(|re| re.is_match(&bytes[member.clone()])) {
+            if kept(member) {
+                matched = true;
+            } else if let Some(mb) = body(bytes, member) {
                 blanked.push(mb.clone());
                 blank(bytes, mb, indent, &mut out, &mut skip)?;
             }
         }
     }
     // Only ASCII bytes were written, over whole bodies: the text stays UTF-8.
-    out.map(|o| Reduced {
-        text: String::from_utf8(o).expect("blanking replaces whole bodies with ASCII"),
+    Some(Reduced {
+        text: out.map(|o| String::from_utf8(o).expect("blanking replaces whole bodies with ASCII")),
         skip,
         blanked,
+        matched,
     })
 }
 
@@ -316,8 +333,9 @@ mod tests {
     fn blanks_only_bodies_without_a_match() {
         let src = "import time\n\ndef a():\n    x = '''\n  def fake():\n'''\n    return x\n\n\ndef b():\n    while True:\n        time.sleep(1)\n";
         let keep = re(r"while\s+True");
-        let reduced = reduce(src, &[&keep]).unwrap();
-        let out = reduced.text;
+        let reduced = reduce(src, &[std::slice::from_ref(&keep)]).unwrap();
+        assert!(reduced.matched);
+        let out = reduced.text.unwrap();
         assert_eq!(out.len(), src.len());
         assert!(reduced.skip.iter().all(|r| out[r.clone()].trim().is_empty()), "only blanks are skipped");
         let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
@@ -333,13 +351,30 @@ mod tests {
     fn methods_of_a_kept_class_are_blanked_too() {
         let src = "class A:\n    x = 1\n\n    def a(self):\n        return [\n1]\n\n    @property\n    def b(self):\n        while True:\n            pass\n";
         let keep = re(r"while\s+True");
-        let reduced = reduce(src, &[&keep]).unwrap();
-        let out = reduced.text;
+        let reduced = reduce(src, &[std::slice::from_ref(&keep)]).unwrap();
+        let out = reduced.text.unwrap();
         assert!(out.contains("    def a(self):\n        0"), "{out}");
         assert!(out.contains("    x = 1\n"), "{out}");
         assert!(out.contains("    def b(self):\n        while True:\n            pass\n"), "{out}");
         let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
+    }
+
+    #[test]
+    fn a_set_matches_only_if_one_statement_matches_all_of_it() {
+        let set = [re(r"while\s+True"), re("sleep")];
+        // The class holds both, but no single member does: nothing to parse.
+        let src =
+            "class A:\n    def a(self):\n        while True:\n            pass\n\n    def b(self):\n        sleep(1)\n";
+        let r = reduce(src, &[&set]).unwrap();
+        assert!(!r.matched);
+        assert_eq!(r.blanked.len(), 2);
+        let src = "def a():\n    while True:\n        sleep(1)\n\n\ndef b():\n    pass\n";
+        let r = reduce(src, &[&set]).unwrap();
+        assert!(r.matched);
+        assert_eq!(r.blanked.len(), 1);
+        assert!(reduce("while True:\n    sleep(1)\n", &[&set]).unwrap().matched, "a module-level loop");
+        assert!(!reduce("x = 'sleep'\n", &[&set]).unwrap().matched);
     }
 
     #[test]
@@ -354,7 +389,7 @@ mod tests {
     fn unsure_means_none() {
         assert!(reduce("def a():\n    s = 'open\n", &[]).is_none());
         assert!(reduce("x = (\n", &[]).is_none());
-        assert!(reduce("x = 1\n", &[]).is_none(), "nothing to blank");
+        assert!(reduce("x = 1\n", &[]).unwrap().text.is_none(), "nothing to blank");
         // A string the scanner cannot follow must not hide the next function.
         assert!(reduce("def a():\n    s = '''x\ndef b():\n    pass\n'''\n", &[]).is_none());
     }
@@ -362,7 +397,7 @@ mod tests {
     #[test]
     fn crlf_and_multibyte_bodies() {
         let src = "def a():\r\n    s = 'é'\r\n    return s\r\n";
-        let out = reduce(src, &[]).unwrap().text;
+        let out = reduce(src, &[]).unwrap().text.unwrap();
         assert_eq!(out.len(), src.len());
         assert!(out.starts_with("def a():\r\n    0"), "{out:?}");
         assert_eq!(out.matches("\r\n").count(), 3);

@@ -70,11 +70,9 @@ pub struct Options {
 /// Whether a transform's trigger literals could all be present.
 pub fn triggers_match(t: &dyn Transform, text: &[u8]) -> bool {
     let spec = t.spec();
-    spec.triggers_all.iter().all(|lit| memchr::memmem::find(text, lit.as_bytes()).is_some())
-        && (spec.triggers_any.is_empty()
-            || spec.triggers_any.iter().any(|lit| memchr::memmem::find(text, lit.as_bytes()).is_some()))
+    spec.triggers.may_match(text)
         // Every candidate sits in a block matching the block regex, so the file must match it.
-        && spec.block_regex.as_ref().is_none_or(|re| re.is_match(text))
+        && spec.block_regex.iter().all(|re| re.is_match(text))
         && spec.file_regex.as_ref().is_none_or(|re| re.is_match(text))
 }
 
@@ -191,24 +189,31 @@ struct Round0 {
 /// Returns `None` (parse the whole file) when a transform needs the whole
 /// file, the file has suppression comments, or the reduced text has errors.
 fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Option<Round0>, FileError> {
-    let mut keep = Vec::with_capacity(active.len());
+    let mut keep: Vec<&[regex::bytes::Regex]> = Vec::with_capacity(active.len());
     for t in active {
         let spec = t.spec();
-        match &spec.block_regex {
-            // An alias can hide the spelling the block regex looks for.
-            _ if spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(source.text.as_bytes())) => return Ok(None),
-            Some(re) => keep.push(re),
-            None => return Ok(None),
+        // An alias can hide the spelling the block regex looks for.
+        if spec.block_regex.is_empty()
+            || spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(source.text.as_bytes()))
+        {
+            return Ok(None);
         }
+        keep.push(&spec.block_regex);
     }
     // Suppression comments in blanked bodies must still be seen (and reported if unused).
     if memchr::memmem::find(source.text.as_bytes(), b"tame: ignore").is_some() {
         return Ok(None);
     }
-    let Some(crate::blocks::Reduced { text: reduced, skip, blanked }) = crate::blocks::reduce(&source.text, &keep)
+    let Some(crate::blocks::Reduced { text, skip, blanked, matched }) = crate::blocks::reduce(&source.text, &keep)
     else {
         return Ok(None);
     };
+    if !matched {
+        // No statement can hold a candidate of any transform: nothing to parse.
+        return Ok(Some(Round0 { findings: Vec::new(), header_at: 0, errors_before: 0, partial: true }));
+    }
+    // Nothing to blank: the whole parse costs the same.
+    let Some(reduced) = text else { return Ok(None) };
     let tree = parse::parse_skipping(&reduced, &skip)?;
     if tree.root_node().has_error() {
         return Ok(None);

@@ -200,7 +200,7 @@ impl<'a> Ctx<'a> {
                 // With a block regex every candidate contains a match of it, so the
                 // query only needs to look at the nodes around each match.
                 let unfocused = spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(self.src.as_bytes()));
-                let ranges: Vec<std::ops::Range<usize>> = match (&spec.focus_regex, &spec.block_regex) {
+                let ranges: Vec<std::ops::Range<usize>> = match (&spec.focus_regex, spec.block_regex.first()) {
                     (Some(re), _) if !unfocused => self.focus_ranges(re),
                     (None, Some(re)) => re.find_iter(self.src.as_bytes()).map(|m| m.range()).collect(),
                     _ => std::iter::once(0..self.src.len()).collect(),

@@ -27,7 +27,7 @@ struct RawSpec {
     query: String,
     triggers: RawTriggers,
     #[serde(default)]
-    block_regex: Option<String>,
+    block_regex: Option<OneOrMany>,
     #[serde(default)]
     file_regex: Option<String>,
     #[serde(default)]
@@ -39,6 +39,14 @@ struct RawSpec {
     options: Vec<RawOption>,
 }
 
+/// A regex, or a list of regexes that must all match.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTriggers {
@@ -48,6 +56,11 @@ struct RawTriggers {
     /// ...and at least one of these (when non-empty).
     #[serde(default)]
     any: Vec<String>,
+    /// Shorter literals scanned first: every `any` literal, or some `all`
+    /// literal, must contain one of them (default: the `any` literals, or the
+    /// first `all` literal).
+    #[serde(default)]
+    gate: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -145,21 +158,83 @@ pub struct Spec {
     pub docs: Docs,
     pub options: Vec<OptionSpec>,
     pub query: Query,
-    pub triggers_all: Vec<String>,
-    pub triggers_any: Vec<String>,
-    /// Partial parsing: every candidate lies in a top-level block matching
-    /// this regex, and the analysis needs nothing outside such blocks but the
-    /// module's top-level statements. `None`: always parse the whole file.
-    pub block_regex: Option<regex::bytes::Regex>,
+    pub triggers: Triggers,
+    /// Partial parsing: every candidate lies in a top-level block (or a
+    /// member of a top-level class) matching every one of these regexes, and
+    /// contains a match of the first one itself; the analysis needs nothing
+    /// outside such blocks but the module's top-level statements. Empty:
+    /// always parse the whole file.
+    pub block_regex: Vec<regex::bytes::Regex>,
     /// A file can only match if this regex matches somewhere in it (a finer
     /// prefilter than the literals, checked after them).
     pub file_regex: Option<regex::bytes::Regex>,
     /// The query only needs to look inside the innermost function around
     /// each match of this regex (or at the match, outside functions).
     pub focus_regex: Option<regex::bytes::Regex>,
-    /// When this matches somewhere, the focus cannot be trusted (an alias
-    /// hides the spelling): the query looks at the whole file.
+    /// When this matches somewhere, the focus and the block regexes cannot be
+    /// trusted (an alias hides the spelling): the whole file is parsed and
+    /// the query looks at all of it.
     pub unfocus_regex: Option<regex::bytes::Regex>,
+}
+
+/// The literal prefilter: a file can only match if it contains every `all`
+/// literal and at least one `any` literal. Files that cannot are never
+/// decoded, let alone parsed, so this check runs on every file and must cost
+/// as little as possible: [`Triggers::may_match`] first scans for the `gate`
+/// literals, chosen so most files hold none (one `memmem` pass each, with
+/// searchers built once), and only then checks the exact conditions.
+#[derive(Debug)]
+pub struct Triggers {
+    pub all: Vec<String>,
+    pub any: Vec<String>,
+    gate: Vec<memchr::memmem::Finder<'static>>,
+    all_finders: Vec<memchr::memmem::Finder<'static>>,
+    any_finders: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl Triggers {
+    fn new(raw: RawTriggers) -> Result<Triggers, &'static str> {
+        if raw.all.is_empty() && raw.any.is_empty() {
+            return Err("needs at least one literal in `all` or `any`");
+        }
+        if raw.all.iter().chain(&raw.any).chain(&raw.gate).any(|l| l.is_empty()) {
+            return Err("holds an empty literal");
+        }
+        let gate = if !raw.gate.is_empty() {
+            // The gate must be implied by the exact conditions, or it would drop matching files.
+            let covers = |lit: &String| raw.gate.iter().any(|g| lit.contains(g.as_str()));
+            let implied = (!raw.any.is_empty() && raw.any.iter().all(covers)) || raw.all.iter().any(covers);
+            if !implied {
+                return Err(
+                    "has a `gate` literal set that a matching file need not contain: every `any` literal, or some `all` literal, must contain a `gate` literal",
+                );
+            }
+            raw.gate
+        } else if !raw.any.is_empty() {
+            raw.any.clone()
+        } else {
+            raw.all[..1].to_vec()
+        };
+        let finders = |lits: &[String]| -> Vec<memchr::memmem::Finder<'static>> {
+            lits.iter().map(|l| memchr::memmem::Finder::new(l.as_bytes()).into_owned()).collect()
+        };
+        Ok(Triggers {
+            gate: finders(&gate),
+            all_finders: finders(&raw.all),
+            any_finders: finders(&raw.any),
+            all: raw.all,
+            any: raw.any,
+        })
+    }
+
+    /// Whether `text` could match: it holds a gate literal, every `all`
+    /// literal (in the spec's order: put the rarest first) and an `any` one.
+    pub fn may_match(&self, text: &[u8]) -> bool {
+        let found = |f: &memchr::memmem::Finder<'_>| f.find(text).is_some();
+        self.gate.iter().any(found)
+            && self.all_finders.iter().all(found)
+            && (self.any_finders.is_empty() || self.any_finders.iter().any(found))
+    }
 }
 
 /// Resolved option values, by name.
@@ -191,9 +266,7 @@ impl Spec {
         if raw.summary.trim().is_empty() {
             return Err(field("summary", "is empty"));
         }
-        if raw.triggers.all.is_empty() && raw.triggers.any.is_empty() {
-            return Err(field("triggers", "needs at least one literal in `all` or `any`"));
-        }
+        let triggers = Triggers::new(raw.triggers).map_err(|p| field("triggers", p))?;
         let mut options = Vec::new();
         for (i, o) in raw.options.into_iter().enumerate() {
             let kind = match o.kind.as_str() {
@@ -222,7 +295,19 @@ impl Spec {
                 .transpose()
                 .map_err(|e| field(name, &format!("is not a valid regex: {e}")))
         };
-        let block_regex = regex("block_regex", raw.block_regex.as_deref())?;
+        let block_regex = match raw.block_regex {
+            None => Vec::new(),
+            Some(OneOrMany::One(p)) => vec![p],
+            Some(OneOrMany::Many(ps)) if !ps.is_empty() => ps,
+            Some(OneOrMany::Many(_)) => return Err(field("block_regex", "is an empty list")),
+        }
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            regex::bytes::Regex::new(p)
+                .map_err(|e| field(&format!("block_regex[{i}]"), &format!("is not a valid regex: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
         let file_regex = regex("file_regex", raw.file_regex.as_deref())?;
         let focus_regex = regex("focus_regex", raw.focus_regex.as_deref())?;
         let unfocus_regex = regex("unfocus_regex", raw.unfocus_regex.as_deref())?;
@@ -234,8 +319,7 @@ impl Spec {
             docs,
             options,
             query,
-            triggers_all: raw.triggers.all,
-            triggers_any: raw.triggers.any,
+            triggers,
             block_regex,
             file_regex,
             focus_regex,
@@ -284,5 +368,44 @@ fix_safety = "f"
         assert!(err.to_string().starts_with("x.toml: field `query` does not compile"), "{err}");
         let err = Spec::load("x.toml", &format!("{MINIMAL}\nbogus = 1\n")).unwrap_err();
         assert!(err.to_string().contains("unknown field `bogus`"), "{err}");
+    }
+
+    fn with_triggers(triggers: &str) -> Result<Spec, SpecError> {
+        Spec::load("x.toml", &MINIMAL.replace(r#"triggers = { all = ["while"] }"#, triggers))
+    }
+
+    #[test]
+    fn triggers_check_every_condition_after_the_gate() {
+        let t = with_triggers(r#"triggers = { all = ["sleep", "while"] }"#).unwrap().triggers;
+        assert!(t.may_match(b"while x: sleep(1)"));
+        assert!(!t.may_match(b"while x: pass"), "the gate (first `all` literal) is missing");
+        assert!(!t.may_match(b"sleep(1)"), "a later `all` literal is missing");
+        let t = with_triggers(r#"triggers = { any = ["SystemExit", "exit(", "quit("], gate = ["xit", "quit"] }"#)
+            .unwrap()
+            .triggers;
+        assert!(t.may_match(b"raise SystemExit(1)") && t.may_match(b"quit()"));
+        assert!(!t.may_match(b"def __exit__ (self): pass"), "a gate hit alone is not enough");
+        assert!(!t.may_match(b"x = 1"));
+    }
+
+    #[test]
+    fn a_gate_must_be_implied_by_the_triggers() {
+        let err = with_triggers(r#"triggers = { any = ["SystemExit", "quit("], gate = ["xit"] }"#).err().unwrap();
+        assert!(err.to_string().starts_with("x.toml: field `triggers` has a `gate` literal set"), "{err}");
+        let err = with_triggers(r#"triggers = { all = ["while"], gate = [""] }"#).err().unwrap();
+        assert_eq!(err.to_string(), "x.toml: field `triggers` holds an empty literal");
+        assert!(with_triggers(r#"triggers = { all = ["while", "sleep"], gate = ["eep"] }"#).is_ok());
+    }
+
+    #[test]
+    fn block_regex_is_one_regex_or_a_list() {
+        let one = Spec::load("x.toml", &format!("block_regex = \"a\"\n{MINIMAL}")).unwrap();
+        assert_eq!(one.block_regex.len(), 1);
+        let two = Spec::load("x.toml", &format!("block_regex = [\"a\", \"b\"]\n{MINIMAL}")).unwrap();
+        assert_eq!(two.block_regex.len(), 2);
+        let err = Spec::load("x.toml", &format!("block_regex = []\n{MINIMAL}")).err().unwrap();
+        assert_eq!(err.to_string(), "x.toml: field `block_regex` is an empty list");
+        let err = Spec::load("x.toml", &format!("block_regex = [\"a\", \"(\"]\n{MINIMAL}")).err().unwrap();
+        assert!(err.to_string().starts_with("x.toml: field `block_regex[1]` is not a valid regex"), "{err}");
     }
 }

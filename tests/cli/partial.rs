@@ -72,6 +72,9 @@ const BLOCKS: &[&str] = &[
     // Loops that sleep through an alias or wait without sleeping.
     "def aliased():\n    from time import sleep as nap\n    while True:\n        if ready():\n            break\n        nap(1)\n",
     "def spins():\n    while True:\n        if ready():\n            break\n",
+    // A module-level alias (with comments in the way) used in another block.
+    "from time import (  # the clock\n    sleep  # the wait\n    as snooze,\n)\n",
+    "def snoozing():\n    while True:\n        if ready():\n            break\n        snooze(2)\n",
 ];
 
 #[test]
