@@ -297,12 +297,22 @@ impl Effective {
     }
 
     fn relative(&self, path: &Path) -> PathBuf {
-        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        // `std::path::absolute` would ask the OS for the working directory
+        // for every file; it cannot change during a run.
+        static CWD: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+        let abs = match CWD.get_or_init(|| std::env::current_dir().ok()) {
+            Some(cwd) if path.is_relative() => cwd.join(path),
+            _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+        };
+        let abs: PathBuf = abs.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect();
         abs.strip_prefix(&self.file.dir).map(Path::to_path_buf).unwrap_or(abs)
     }
 
     /// Whether a walked file is in scope (`include`/`exclude`).
     pub fn includes(&self, path: &Path) -> bool {
+        if self.include.is_none() && self.exclude.is_none() {
+            return true;
+        }
         let rel = self.relative(path);
         self.include.as_ref().is_none_or(|g| g.is_match(&rel))
             && !self.exclude.as_ref().is_some_and(|g| g.is_match(&rel))
@@ -310,6 +320,9 @@ impl Effective {
 
     /// The transforms `per-file-ignores` turns off for `path`.
     pub fn ignored_for(&self, path: &Path) -> Vec<&str> {
+        if self.per_file.is_empty() {
+            return Vec::new();
+        }
         let rel = self.relative(path);
         self.per_file
             .iter()

@@ -80,7 +80,9 @@ pub fn process_all(common: &Common, profiles: &[Profile], mode: Mode, keep_origi
             }
         }
     }
-    files.sort();
+    // Any fixed order will do (the output is sorted by display path): raw
+    // bytes compare much faster than `Path`'s component by component order.
+    files.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()).then(a.1.cmp(&b.1)));
     files.dedup_by(|a, b| a.0 == b.0);
     let opts =
         engine::Options { prefilter: !common.no_prefilter, partial: !common.no_partial, apply: mode != Mode::Check };
@@ -142,9 +144,10 @@ fn progress_bar(files: usize, silent: bool) -> indicatif::ProgressBar {
 }
 
 fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mode, keep: bool) -> Work {
-    let display = display_path(path);
+    // The display path costs allocations: it is only made for files that
+    // have something to show (most have nothing).
     let mut outcome = FileOutcome {
-        display,
+        display: String::new(),
         findings: Vec::new(),
         diff: None,
         changed: false,
@@ -155,6 +158,7 @@ fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mod
         Ok(b) => b,
         Err(e) => {
             outcome.error = Some(format!("could not read: {}", walk::describe_io(&e)));
+            outcome.display = display_path(path);
             return Work { path: path.to_path_buf(), outcome, original: Vec::new(), new: None };
         }
     };
@@ -178,12 +182,17 @@ fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mod
             if let Some(bytes) = p.output {
                 outcome.changed = true;
                 if mode == Mode::DryRun {
+                    outcome.display = display_path(path);
                     outcome.diff = Some(diff::unified(&outcome.display, &original, &bytes));
                 }
                 new = Some(bytes);
             }
         }
         Err(e) => outcome.error = Some(e.to_string()),
+    }
+    let quiet = outcome.findings.is_empty() && outcome.error.is_none() && new.is_none();
+    if outcome.display.is_empty() && (keep || !quiet) {
+        outcome.display = display_path(path);
     }
     // Keep the original only where `fix` will need it (to detect concurrent edits).
     let keep_original = if new.is_some() && (mode == Mode::Write || keep) { original } else { Vec::new() };

@@ -48,7 +48,7 @@ pub fn collect(roots: &[PathBuf], threads: usize) -> Walked {
             Ok(_) => out.errors.push(WalkError { path: root.clone(), message: "not a regular file".into() }),
         }
     }
-    out.files.sort();
+    out.files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     out.files.dedup();
     if roots.len() > 1 || roots.iter().any(|r| r.is_symlink()) {
         dedup_aliases(&mut out.files);

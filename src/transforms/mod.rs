@@ -63,14 +63,15 @@ pub const REGISTRY: &[(&str, &str, Factory)] = &[
     ),
 ];
 
-/// The validated specs, in registry order. Panics only if an embedded spec is
-/// invalid, which the test suite rules out.
+/// The validated specs, in registry order, their queries compiled on first
+/// use. Panics only if an embedded spec is invalid, which the test suite
+/// rules out (`every_spec_file_is_registered_and_valid` loads each with `Spec::load`).
 pub fn specs() -> &'static [Spec] {
     static SPECS: OnceLock<Vec<Spec>> = OnceLock::new();
     SPECS.get_or_init(|| {
         REGISTRY
             .iter()
-            .map(|(file, text, _)| Spec::load(file, text).unwrap_or_else(|e| panic!("embedded spec: {e}")))
+            .map(|(file, text, _)| Spec::load_lazily(file, text).unwrap_or_else(|e| panic!("embedded spec: {e}")))
             .collect()
     })
 }
@@ -189,7 +190,7 @@ impl<'a> Ctx<'a> {
     /// The query runs once per file and transform; each capture name is then
     /// a filter over the cached (capture index, node) pairs.
     pub fn captures(&self, spec: &Spec, name: &str) -> Vec<Node<'a>> {
-        let Some(idx) = spec.query.capture_index_for_name(name) else { return Vec::new() };
+        let Some(idx) = spec.query().capture_index_for_name(name) else { return Vec::new() };
         let mut cache = self.query_cache.borrow_mut();
         let key = spec as *const Spec as usize;
         let all = match cache.iter().position(|(k, _)| *k == key) {
@@ -207,7 +208,7 @@ impl<'a> Ctx<'a> {
                 };
                 for range in ranges {
                     cursor.set_byte_range(range);
-                    let mut matches = cursor.matches(&spec.query, self.tree.root_node(), self.src.as_bytes());
+                    let mut matches = cursor.matches(spec.query(), self.tree.root_node(), self.src.as_bytes());
                     while let Some(m) = matches.next() {
                         pairs.extend(m.captures().iter().map(|c| (c.index, c.node)));
                     }

@@ -157,7 +157,9 @@ pub struct Spec {
     pub summary: String,
     pub docs: Docs,
     pub options: Vec<OptionSpec>,
-    pub query: Query,
+    /// The tree-sitter query source; see [`Spec::query`].
+    query_source: String,
+    query: std::sync::OnceLock<Query>,
     pub triggers: Triggers,
     /// Partial parsing: every candidate lies in a top-level block (or a
     /// member of a top-level class) matching every one of these regexes, and
@@ -241,7 +243,23 @@ impl Triggers {
 pub type OptionValues = BTreeMap<String, toml::Value>;
 
 impl Spec {
+    /// Loads and validates a spec, compiling its query.
     pub fn load(file: &str, toml_text: &str) -> Result<Spec, SpecError> {
+        let spec = Spec::load_lazily(file, toml_text)?;
+        let query = Query::new(&crate::parse::language(), &spec.query_source).map_err(|e| SpecError::Field {
+            file: file.into(),
+            field: "query".into(),
+            problem: format!("does not compile: {e}"),
+        })?;
+        let _ = spec.query.set(query);
+        Ok(spec)
+    }
+
+    /// [`Spec::load`], but the query is compiled on first use: compiling
+    /// costs milliseconds, and a run whose files are all ruled out by the
+    /// prefilter never needs it. For the embedded specs, which the test
+    /// suite loads with [`Spec::load`].
+    pub fn load_lazily(file: &str, toml_text: &str) -> Result<Spec, SpecError> {
         let raw: RawSpec =
             toml::from_str(toml_text).map_err(|e| SpecError::Toml { file: file.into(), message: e.to_string() })?;
         let field = |field: &str, problem: &str| SpecError::Field {
@@ -311,19 +329,26 @@ impl Spec {
         let file_regex = regex("file_regex", raw.file_regex.as_deref())?;
         let focus_regex = regex("focus_regex", raw.focus_regex.as_deref())?;
         let unfocus_regex = regex("unfocus_regex", raw.unfocus_regex.as_deref())?;
-        let query = Query::new(&crate::parse::language(), &raw.query)
-            .map_err(|e| field("query", &format!("does not compile: {e}")))?;
         Ok(Spec {
             id: raw.id,
             summary: raw.summary,
             docs,
             options,
-            query,
+            query_source: raw.query,
+            query: std::sync::OnceLock::new(),
             triggers,
             block_regex,
             file_regex,
             focus_regex,
             unfocus_regex,
+        })
+    }
+
+    /// The compiled query (compiled now if it was loaded lazily).
+    pub fn query(&self) -> &Query {
+        self.query.get_or_init(|| {
+            Query::new(&crate::parse::language(), &self.query_source)
+                .unwrap_or_else(|e| panic!("{}: field `query` does not compile: {e}", self.id))
         })
     }
 
