@@ -158,6 +158,9 @@ fn cookie_regex() -> &'static regex::Regex {
 
 fn detect_line_ending(text: &str) -> LineEnding {
     let bytes = text.as_bytes();
+    if memchr::memchr(b'\r', bytes).is_none() {
+        return LineEnding::Lf;
+    }
     let (mut lf, mut crlf, mut cr) = (0usize, 0usize, 0usize);
     for pos in memchr::memchr2_iter(b'\n', b'\r', bytes) {
         match bytes[pos] {
@@ -181,22 +184,34 @@ fn detect_line_ending(text: &str) -> LineEnding {
 fn detect_indent(text: &str) -> String {
     let mut counts = [0usize; 9];
     let mut prev: Option<(usize, bool)> = None;
-    for line in text.lines().take(5000) {
-        let trimmed = line.trim_start_matches([' ', '\t']);
-        if trimmed.is_empty() || trimmed.starts_with('#') {
+    // Bytes, not `str::lines`: this runs on every file that passes the
+    // prefilter. Lines split at `\n` with a trailing `\r` dropped, as `lines` does.
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for _ in 0..5000 {
+        if start >= bytes.len() {
+            break;
+        }
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |p| start + p);
+        let line_end = if end > start && bytes[end - 1] == b'\r' { end - 1 } else { end };
+        let (line, line_start) = (&bytes[start..line_end], start);
+        start = end + 1;
+        let width = line.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+        let (lead, trimmed) = line.split_at(width);
+        if trimmed.is_empty() || trimmed[0] == b'#' {
             continue;
         }
-        let lead = &line[..line.len() - trimmed.len()];
         if let Some((prev_width, true)) = prev {
-            if lead.starts_with('\t') && prev_width == 0 {
+            if lead.first() == Some(&b'\t') && prev_width == 0 {
                 return "\t".into();
             }
-            let width = lead.len();
-            if width > prev_width && width - prev_width <= 8 && !lead.contains('\t') {
+            if width > prev_width && width - prev_width <= 8 && !lead.contains(&b'\t') {
                 counts[width - prev_width] += 1;
             }
         }
-        prev = Some((lead.len(), trimmed.trim_end().ends_with(':')));
+        // Cut at ASCII bytes, so a `str` slice; `trim_end` trims Unicode spaces too.
+        let ends_block = text[line_start + width..line_end].trim_end().ends_with(':');
+        prev = Some((width, ends_block));
     }
     let best = (1..=8).max_by_key(|&w| (counts[w], w == 4)).unwrap_or(4);
     if counts[best] == 0 { "    ".into() } else { " ".repeat(best) }
@@ -215,6 +230,47 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The straightforward `str::lines` version `detect_indent` must agree with.
+    fn detect_indent_reference(text: &str) -> String {
+        let mut counts = [0usize; 9];
+        let mut prev: Option<(usize, bool)> = None;
+        for line in text.lines().take(5000) {
+            let trimmed = line.trim_start_matches([' ', '\t']);
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let lead = &line[..line.len() - trimmed.len()];
+            if let Some((prev_width, true)) = prev {
+                if lead.starts_with('\t') && prev_width == 0 {
+                    return "\t".into();
+                }
+                let width = lead.len();
+                if width > prev_width && width - prev_width <= 8 && !lead.contains('\t') {
+                    counts[width - prev_width] += 1;
+                }
+            }
+            prev = Some((lead.len(), trimmed.trim_end().ends_with(':')));
+        }
+        let best = (1..=8).max_by_key(|&w| (counts[w], w == 4)).unwrap_or(4);
+        if counts[best] == 0 { "    ".into() } else { " ".repeat(best) }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn detect_indent_agrees_with_the_reference(
+            lines in proptest::collection::vec(("[ \t]{0,10}", "(#|x|if a:|é:|:\u{3000}| |)", "(\n|\r\n|\r)"), 0..40)
+        ) {
+            let text: String = lines.iter().map(|(a, b, c)| format!("{a}{b}{c}")).collect();
+            proptest::prop_assert_eq!(detect_indent(&text), detect_indent_reference(&text));
+            proptest::prop_assert_eq!(detect_line_ending(&text), {
+                let crlf = text.matches("\r\n").count();
+                let lf = text.matches('\n').count() - crlf;
+                let cr = text.matches('\r').count() - crlf;
+                if crlf > lf && crlf >= cr { LineEnding::CrLf } else if cr > lf && cr > crlf { LineEnding::Cr } else { LineEnding::Lf }
+            });
+        }
+    }
 
     #[test]
     fn detects_style() {
