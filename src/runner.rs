@@ -146,7 +146,7 @@ fn progress_bar(files: usize, silent: bool) -> indicatif::ProgressBar {
 fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mode, keep: bool) -> Work {
     // The display path costs allocations: it is only made for files that
     // have something to show (most have nothing).
-    let mut outcome = FileOutcome {
+    let outcome = FileOutcome {
         display: String::new(),
         findings: Vec::new(),
         diff: None,
@@ -154,8 +154,52 @@ fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mod
         error: None,
         parse: Default::default(),
     };
-    let original = match std::fs::read(path) {
-        Ok(b) => b,
+    thread_local! {
+        // One read buffer per thread, reused: no allocation (and, for large
+        // files, no fresh pages to fault in) per file.
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        process_read(path, profile, opts, mode, keep, outcome, &mut buf)
+    })
+}
+
+/// Reads a whole file into `buf`, which stays initialized to its full
+/// length between calls (it only grows), and returns the file's length.
+/// Plain `read` calls into that space: no `fstat` and no zeroing per file.
+fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    use std::io::Read;
+    if buf.is_empty() {
+        buf.resize(1 << 16, 0);
+    }
+    let mut f = std::fs::File::open(path)?;
+    let mut n = 0;
+    loop {
+        if n == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        match f.read(&mut buf[n..]) {
+            Ok(0) => return Ok(n),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads the file into `buf` (emptied first) and processes it.
+fn process_read(
+    path: &Path,
+    profile: &Profile,
+    opts: engine::Options,
+    mode: Mode,
+    keep: bool,
+    mut outcome: FileOutcome,
+    buf: &mut Vec<u8>,
+) -> Work {
+    let original: &[u8] = match read_into(path, buf) {
+        Ok(n) => &buf[..n],
         Err(e) => {
             outcome.error = Some(format!("could not read: {}", walk::describe_io(&e)));
             outcome.display = display_path(path);
@@ -171,7 +215,7 @@ fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mod
         .filter(|t| !ignored.contains(&t.spec().id.as_str()))
         .collect();
     let mut new = None;
-    match engine::process_with(&original, &active, opts) {
+    match engine::process_with(original, &active, opts) {
         Ok(p) => {
             outcome.parse = match (p.prefiltered, p.partial) {
                 (true, _) => ParseKind::Prefiltered,
@@ -183,7 +227,7 @@ fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mod
                 outcome.changed = true;
                 if mode == Mode::DryRun {
                     outcome.display = display_path(path);
-                    outcome.diff = Some(diff::unified(&outcome.display, &original, &bytes));
+                    outcome.diff = Some(diff::unified(&outcome.display, original, &bytes));
                 }
                 new = Some(bytes);
             }
@@ -195,7 +239,7 @@ fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mod
         outcome.display = display_path(path);
     }
     // Keep the original only where `fix` will need it (to detect concurrent edits).
-    let keep_original = if new.is_some() && (mode == Mode::Write || keep) { original } else { Vec::new() };
+    let keep_original = if new.is_some() && (mode == Mode::Write || keep) { original.to_vec() } else { Vec::new() };
     Work { path: path.to_path_buf(), outcome, original: keep_original, new }
 }
 
