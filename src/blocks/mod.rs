@@ -1,173 +1,27 @@
-//! Top-level blocks, found without parsing, for partial parsing.
+//! Partial parsing: the text tree-sitter parses for a file that passes the
+//! prefilter.
 //!
-//! A file that passes the prefilter is often large while the code a transform
-//! looks at is one function. [`reduce`] blanks the bodies of top-level `def` and
-//! `class` blocks that cannot hold a candidate (no match of the transforms'
-//! block regex): every byte becomes a space except line endings, and a `0`
-//! keeps the body a valid statement. Offsets do not move, so the reduced tree's
-//! nodes, and the edits built from them, line up with the original text.
-//!
-//! The scanner is a small Python lexer: it tracks strings (including triple
-//! quotes and escapes), comments, brackets and backslash continuations, so a
-//! statement starts only at column 0 outside all of them. When it is unsure
-//! (an unterminated string, a body that would swallow another top-level
-//! `def`), [`reduce`] returns `None` and the caller parses the whole file.
+//! Such a file is often large while the code a transform looks at is one
+//! function. [`reduce`] keeps the top-level statements, and the `def` and
+//! `class` blocks (or, in a kept class, the members) that match a
+//! transform's block regexes; every other block becomes a stub that binds
+//! the same name (`0;  name=0`) or, where its header must stay (a decorator,
+//! `class A:`), keeps its header over a `0` placeholder body. Every other
+//! byte becomes a space except line endings, and the parser skips those runs
+//! (tree-sitter included ranges). Offsets and line numbers do not move, so
+//! the reduced tree's nodes, and the edits built from them, line up with the
+//! original text. The statements come from [`scan`], a small lexer; when it
+//! is unsure (an unterminated string, a body that would swallow another
+//! top-level `def`), [`reduce`] returns `None` and the caller parses the
+//! whole file.
+
+mod scan;
 
 use std::ops::Range;
 
 use regex::bytes::Regex;
 
-/// Bytes the scanner must look at; everything else is skipped in a tight loop.
-const INTERESTING: [bool; 256] = {
-    let mut t = [false; 256];
-    let bytes = b"\n\r#\\()[]{}'\"";
-    let mut k = 0;
-    while k < bytes.len() {
-        t[bytes[k] as usize] = true;
-        k += 1;
-    }
-    t
-};
-
-/// Byte ranges of top-level statements, in order.
-fn statements(text: &[u8]) -> Option<Vec<Range<usize>>> {
-    statements_in(text, 0..text.len(), b"")
-}
-
-/// Byte ranges of the statements in `range` that start at indentation
-/// `indent` exactly (a class body's members), in order. Each range starts at
-/// the statement's first character, after the indentation.
-fn statements_in(text: &[u8], range: Range<usize>, indent: &[u8]) -> Option<Vec<Range<usize>>> {
-    let mut starts = Vec::new();
-    let end = range.end;
-    let text = &text[..end];
-    let (mut i, mut depth, mut line_start, mut continued) = (range.start, 0usize, true, false);
-    while i < text.len() {
-        if !line_start {
-            while i < text.len() && !INTERESTING[text[i] as usize] {
-                i += 1;
-            }
-            if i == text.len() {
-                break;
-            }
-        }
-        if line_start {
-            line_start = false;
-            // (A byte loop: `starts_with` would call `memcmp` on every line.)
-            let starts_here = depth == 0
-                && !continued
-                && text.len() - i >= indent.len()
-                && indent.iter().zip(&text[i..]).all(|(a, b)| a == b)
-                && text
-                    .get(i + indent.len())
-                    .is_some_and(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b'\x0c'));
-            if starts_here {
-                starts.push(i + indent.len());
-            }
-            continued = false;
-        }
-        let c = text[i];
-        match c {
-            b'\n' | b'\r' => line_start = true,
-            b'#' => {
-                i += memchr::memchr2(b'\n', b'\r', &text[i..]).unwrap_or(text.len() - i);
-                continue;
-            }
-            b'\\' => {
-                // A continuation joins the next line to this statement.
-                if matches!(text.get(i + 1), Some(b'\n' | b'\r')) {
-                    continued = true;
-                }
-                i += 1;
-            }
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b'\'' | b'"' => {
-                i = skip_string(text, i)?;
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    if depth != 0 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(starts.len());
-    for (k, &s) in starts.iter().enumerate() {
-        // A statement runs to the start of the next one's line (its indentation included).
-        let next = starts.get(k + 1).map_or(end, |&n| n - indent.len());
-        out.push(s..next);
-    }
-    Some(out)
-}
-
-/// Returns the index just past the string literal starting at `i`.
-fn skip_string(text: &[u8], i: usize) -> Option<usize> {
-    let q = text[i];
-    let triple = text.get(i + 1) == Some(&q) && text.get(i + 2) == Some(&q);
-    let mut j = if triple { i + 3 } else { i + 1 };
-    while j < text.len() {
-        match text[j] {
-            b'\\' => j += 2,
-            c if c == q => {
-                if !triple {
-                    return Some(j + 1);
-                }
-                if text.get(j + 1) == Some(&q) && text.get(j + 2) == Some(&q) {
-                    return Some(j + 3);
-                }
-                j += 1;
-            }
-            b'\n' | b'\r' if !triple => return None,
-            _ => j += 1,
-        }
-    }
-    None
-}
-
-/// The body of a top-level `def`/`class` statement (after the header line),
-/// if it has one on following lines.
-fn body(text: &[u8], stmt: &Range<usize>) -> Option<Range<usize>> {
-    let s = &text[stmt.clone()];
-    if !matches!(s.first(), Some(b'a' | b'd' | b'c')) {
-        return None;
-    }
-    let head = s.strip_prefix(b"async ").unwrap_or(s);
-    if !(head.starts_with(b"def ") || head.starts_with(b"class ")) {
-        return None;
-    }
-    // The header ends at the first line ending outside brackets and strings.
-    let (mut i, mut depth) = (stmt.start, 0usize);
-    while i < stmt.end {
-        match text[i] {
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            b'\'' | b'"' => {
-                i = skip_string(text, i)?;
-                continue;
-            }
-            b'#' => {
-                while i < stmt.end && !matches!(text[i], b'\n' | b'\r') {
-                    i += 1;
-                }
-                continue;
-            }
-            b'\n' | b'\r' if depth == 0 => break,
-            _ => {}
-        }
-        i += 1;
-    }
-    let header = &text[stmt.start..i];
-    let trimmed = header.iter().rposition(|b| !matches!(b, b' ' | b'\t'))?;
-    if header[trimmed] != b':' {
-        return None; // `def f(): return 1`: nothing to blank.
-    }
-    while i < stmt.end && matches!(text[i], b'\n' | b'\r') {
-        i += 1;
-    }
-    (i < stmt.end).then_some(i..stmt.end)
-}
+use scan::{body, body_indent, statements, statements_in};
 
 /// Whether the line starting at `line` opens a statement a body indented
 /// deeper than `indent` cannot hold: a `def`, `class`, `async def` or
@@ -212,17 +66,28 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     let mut skip = Vec::new();
     let mut blanked = Vec::new();
     let mut matched = false;
+    // A decorated block keeps its header: a decorator needs a `def` after it.
+    let mut prev_decorator = false;
     for stmt in &statements(bytes)? {
         let is_kept = kept(stmt);
         let Some(b) = body(bytes, stmt) else {
             matched |= is_kept;
+            prev_decorator = bytes[stmt.start] == b'@';
             continue;
         };
         if !is_kept {
-            blanked.push(b.clone());
-            blank(bytes, b, b"", &mut out, &mut skip)?;
+            let decorated = prev_decorator;
+            prev_decorator = false;
+            match (!decorated).then(|| stub(bytes, stmt, &b, b"", &mut out, &mut skip)).flatten() {
+                Some(stubbed) => blanked.push(stubbed?),
+                None => {
+                    blanked.push(b.clone());
+                    blank(bytes, b, b"", &mut out, &mut skip)?;
+                }
+            }
             continue;
         }
+        prev_decorator = false;
         // A kept class: blank the bodies of its members that cannot hold a
         // candidate. The class matched as a whole; it is a match only if one
         // of its members is, on its own.
@@ -232,12 +97,19 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
             matched = true;
             continue;
         };
+        let mut prev_decorator = false;
         for member in &statements_in(bytes, b.clone(), indent)? {
+            let decorated = std::mem::replace(&mut prev_decorator, bytes[member.start] == b'@');
             if kept(member) {
                 matched = true;
             } else if let Some(mb) = body(bytes, member) {
-                blanked.push(mb.clone());
-                blank(bytes, mb, indent, &mut out, &mut skip)?;
+                match (!decorated).then(|| stub(bytes, member, &mb, indent, &mut out, &mut skip)).flatten() {
+                    Some(stubbed) => blanked.push(stubbed?),
+                    None => {
+                        blanked.push(mb.clone());
+                        blank(bytes, mb, indent, &mut out, &mut skip)?;
+                    }
+                }
             }
         }
     }
@@ -250,19 +122,82 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     })
 }
 
-/// The indentation of the first code line of `body`.
-fn body_indent<'b>(bytes: &'b [u8], body: &Range<usize>) -> Option<&'b [u8]> {
-    let mut at = body.start;
-    while at < body.end {
-        let line_end = memchr::memchr2(b'\n', b'\r', &bytes[at..body.end]).map_or(body.end, |p| at + p);
-        let line = &bytes[at..line_end];
-        let width = line.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
-        if width < line.len() && line[width] != b'#' {
-            return (width > 0).then_some(&line[..width]);
+/// Replaces an undecorated `def`/`class` statement whose body cannot hold a
+/// candidate with a stub that binds the same name, at the same offset:
+/// `def name(a, b=1):` becomes `0;  name=0`, `class Name(Base):` becomes
+/// `0;    Name=0`, and everything after, header and body, turns to blanks the
+/// parser skips (all but the last line ending). Name resolution sees the
+/// same module (or class) binding, and the parser reads a few bytes instead
+/// of a header and a placeholder body. Returns the blanked range (from the
+/// end of the name), `Some(None)` if the body swallows a statement (see
+/// [`blank`]), or `None` to fall back to [`blank`]: a header that could bind
+/// a name itself (`:=` in a default or a base), or leaves no room for `=0`
+/// on its first line (`class A:`).
+fn stub(
+    bytes: &[u8],
+    stmt: &Range<usize>,
+    b: &Range<usize>,
+    indent: &[u8],
+    out: &mut Option<Vec<u8>>,
+    skip: &mut Vec<Range<usize>>,
+) -> Option<Option<Range<usize>>> {
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+    let blank_run = |mut i: usize| {
+        while i < b.start && matches!(bytes[i], b' ' | b'\t') {
+            i += 1;
         }
-        at = line_end + 1;
+        i
+    };
+    let mut i = stmt.start;
+    if bytes[i..].starts_with(b"async") {
+        i = blank_run(i + 5);
     }
-    None
+    i += if bytes[i..].starts_with(b"def") { 3 } else { 5 }; // `def` or `class` (see `body`)
+    let name_start = blank_run(i);
+    let name_end = name_start + bytes[name_start..b.start].iter().take_while(|&&c| word(c)).count();
+    let header = &bytes[name_end..b.start];
+    if name_start == i
+        || name_end == name_start
+        || header.len() < 2
+        || header[..2].iter().any(|c| matches!(c, b'\n' | b'\r'))
+        || memchr::memmem::find(header, b":=").is_some()
+    {
+        return None;
+    }
+    // The body must not swallow a statement, exactly as for `blank`.
+    let mut at = b.start;
+    while at < b.end {
+        if swallows_a_statement(&bytes[at..b.end], indent) {
+            return Some(None);
+        }
+        at = memchr::memchr2(b'\n', b'\r', &bytes[at..b.end]).map_or(b.end, |p| at + p);
+        while at < b.end && matches!(bytes[at], b'\n' | b'\r') {
+            at += 1;
+        }
+    }
+    let out = out.get_or_insert_with(|| bytes.to_vec());
+    out[stmt.start..name_start].fill(b' ');
+    out[stmt.start] = b'0';
+    out[stmt.start + 1] = b';';
+    out[name_end] = b'=';
+    out[name_end + 1] = b'0';
+    for c in &mut out[name_end + 2..b.end] {
+        if !matches!(*c, b'\n' | b'\r') {
+            *c = b' ';
+        }
+    }
+    let body = &bytes[b.clone()];
+    let to = if body.ends_with(b"\r\n") {
+        b.end - 2
+    } else if body.ends_with(b"\n") || body.ends_with(b"\r") {
+        b.end - 1
+    } else {
+        b.end
+    };
+    if name_end + 2 < to {
+        skip.push(name_end + 2..to);
+    }
+    Some(Some(name_end..b.end))
 }
 
 /// Blanks one body (see the module docs) into `out`, recording the part the
@@ -340,8 +275,10 @@ mod tests {
         assert!(reduced.skip.iter().all(|r| out[r.clone()].trim().is_empty()), "only blanks are skipped");
         let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
-        assert!(out.contains("def a():\n    0"), "{out}");
+        assert!(out.starts_with("import time\n\n0;  a=0 "), "a stub binds `a`: {out}");
         assert!(!out.contains("fake"), "{out}");
+        let module = crate::python::bindings::Scope::collect(tree.root_node(), &out);
+        assert!(module.binds("a") && module.binds("b") && module.binds("time"));
         assert!(out.contains("def b():\n    while True:\n        time.sleep(1)\n"), "{out}");
         let tree = crate::parse::parse(&out).unwrap();
         assert!(!tree.root_node().has_error(), "{out}");
@@ -353,7 +290,7 @@ mod tests {
         let keep = re(r"while\s+True");
         let reduced = reduce(src, &[std::slice::from_ref(&keep)]).unwrap();
         let out = reduced.text.unwrap();
-        assert!(out.contains("    def a(self):\n        0"), "{out}");
+        assert!(out.contains("    0;  a=0 "), "{out}");
         assert!(out.contains("    x = 1\n"), "{out}");
         assert!(out.contains("    def b(self):\n        while True:\n            pass\n"), "{out}");
         let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
@@ -378,11 +315,22 @@ mod tests {
     }
 
     #[test]
-    fn statements_ignore_brackets_strings_and_continuations() {
-        let src = "x = (1,\n2)\ny = \"a#b\" \\\n  + 'c'\n# comment\nz = 1\n";
-        let s = statements(src.as_bytes()).unwrap();
-        let texts: Vec<&str> = s.iter().map(|r| &src[r.clone()]).collect();
-        assert_eq!(texts, ["x = (1,\n2)\n", "y = \"a#b\" \\\n  + 'c'\n# comment\n", "z = 1\n"]);
+    fn stubs_fall_back_to_blanked_bodies_when_a_header_matters() {
+        let src = "@register(load())\ndef a(x):\n    return x\n\n\nclass B:\n    y = 1\n\n\ndef c(x=(n := 2)):\n    return x\n\n\nclass D(object):\n    pass\n";
+        let reduced = reduce(src, &[]).unwrap();
+        let out = reduced.text.unwrap();
+        // A decorator needs its `def`; `class B:` leaves no room for `=0`; a
+        // walrus in a default binds a name of its own.
+        assert!(out.starts_with("@register(load())\ndef a(x):\n    0"), "{out}");
+        assert!(out.contains("\nclass B:\n    0"), "{out}");
+        assert!(out.contains("\ndef c(x=(n := 2)):\n    0"), "{out}");
+        assert!(out.contains("\n0;    D=0 "), "{out}");
+        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
+        let module = crate::python::bindings::Scope::collect(tree.root_node(), &out);
+        assert!(["a", "B", "c", "D"].iter().all(|name| module.binds(name)));
+        // The parameters, decorator arguments and bases of a stub count as blanked.
+        assert!(reduced.blanked.iter().any(|r| src[r.clone()].starts_with("(object):")));
     }
 
     #[test]
@@ -399,7 +347,7 @@ mod tests {
         let src = "def a():\r\n    s = 'é'\r\n    return s\r\n";
         let out = reduce(src, &[]).unwrap().text.unwrap();
         assert_eq!(out.len(), src.len());
-        assert!(out.starts_with("def a():\r\n    0"), "{out:?}");
+        assert!(out.starts_with("0;  a=0 \r\n"), "{out:?}");
         assert_eq!(out.matches("\r\n").count(), 3);
     }
 }

@@ -1,0 +1,189 @@
+//! The scanner behind partial parsing: top-level statements and class
+//! members found without parsing.
+//!
+//! It is a small Python lexer: it tracks strings (including triple quotes
+//! and escapes), comments, brackets and backslash continuations, so a
+//! statement starts only at its indentation outside all of them. When it is
+//! unsure (an unterminated string, unbalanced brackets) it returns `None`.
+
+use std::ops::Range;
+
+/// Bytes the scanner must look at; everything else is skipped in a tight loop.
+const INTERESTING: [bool; 256] = {
+    let mut t = [false; 256];
+    let bytes = b"\n\r#\\()[]{}'\"";
+    let mut k = 0;
+    while k < bytes.len() {
+        t[bytes[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
+/// Byte ranges of top-level statements, in order.
+pub(super) fn statements(text: &[u8]) -> Option<Vec<Range<usize>>> {
+    statements_in(text, 0..text.len(), b"")
+}
+
+/// Byte ranges of the statements in `range` that start at indentation
+/// `indent` exactly (a class body's members), in order. Each range starts at
+/// the statement's first character, after the indentation.
+pub(super) fn statements_in(text: &[u8], range: Range<usize>, indent: &[u8]) -> Option<Vec<Range<usize>>> {
+    let mut starts = Vec::new();
+    let end = range.end;
+    let text = &text[..end];
+    let (mut i, mut depth, mut line_start, mut continued) = (range.start, 0usize, true, false);
+    while i < text.len() {
+        if !line_start {
+            while i < text.len() && !INTERESTING[text[i] as usize] {
+                i += 1;
+            }
+            if i == text.len() {
+                break;
+            }
+        }
+        if line_start {
+            line_start = false;
+            // (A byte loop: `starts_with` would call `memcmp` on every line.)
+            let starts_here = depth == 0
+                && !continued
+                && text.len() - i >= indent.len()
+                && indent.iter().zip(&text[i..]).all(|(a, b)| a == b)
+                && text
+                    .get(i + indent.len())
+                    .is_some_and(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b'\x0c'));
+            if starts_here {
+                starts.push(i + indent.len());
+            }
+            continued = false;
+        }
+        let c = text[i];
+        match c {
+            b'\n' | b'\r' => line_start = true,
+            b'#' => {
+                i += memchr::memchr2(b'\n', b'\r', &text[i..]).unwrap_or(text.len() - i);
+                continue;
+            }
+            b'\\' => {
+                // A continuation joins the next line to this statement.
+                if matches!(text.get(i + 1), Some(b'\n' | b'\r')) {
+                    continued = true;
+                }
+                i += 1;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\'' | b'"' => {
+                i = skip_string(text, i)?;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(starts.len());
+    for (k, &s) in starts.iter().enumerate() {
+        // A statement runs to the start of the next one's line (its indentation included).
+        let next = starts.get(k + 1).map_or(end, |&n| n - indent.len());
+        out.push(s..next);
+    }
+    Some(out)
+}
+
+/// Returns the index just past the string literal starting at `i`.
+fn skip_string(text: &[u8], i: usize) -> Option<usize> {
+    let q = text[i];
+    let triple = text.get(i + 1) == Some(&q) && text.get(i + 2) == Some(&q);
+    let mut j = if triple { i + 3 } else { i + 1 };
+    while j < text.len() {
+        match text[j] {
+            b'\\' => j += 2,
+            c if c == q => {
+                if !triple {
+                    return Some(j + 1);
+                }
+                if text.get(j + 1) == Some(&q) && text.get(j + 2) == Some(&q) {
+                    return Some(j + 3);
+                }
+                j += 1;
+            }
+            b'\n' | b'\r' if !triple => return None,
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// The body of a top-level `def`/`class` statement (after the header line),
+/// if it has one on following lines.
+pub(super) fn body(text: &[u8], stmt: &Range<usize>) -> Option<Range<usize>> {
+    let s = &text[stmt.clone()];
+    if !matches!(s.first(), Some(b'a' | b'd' | b'c')) {
+        return None;
+    }
+    let head = s.strip_prefix(b"async ").unwrap_or(s);
+    if !(head.starts_with(b"def ") || head.starts_with(b"class ")) {
+        return None;
+    }
+    // The header ends at the first line ending outside brackets and strings.
+    let (mut i, mut depth) = (stmt.start, 0usize);
+    while i < stmt.end {
+        match text[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\'' | b'"' => {
+                i = skip_string(text, i)?;
+                continue;
+            }
+            b'#' => {
+                while i < stmt.end && !matches!(text[i], b'\n' | b'\r') {
+                    i += 1;
+                }
+                continue;
+            }
+            b'\n' | b'\r' if depth == 0 => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    let header = &text[stmt.start..i];
+    let trimmed = header.iter().rposition(|b| !matches!(b, b' ' | b'\t'))?;
+    if header[trimmed] != b':' {
+        return None; // `def f(): return 1`: nothing to blank.
+    }
+    while i < stmt.end && matches!(text[i], b'\n' | b'\r') {
+        i += 1;
+    }
+    (i < stmt.end).then_some(i..stmt.end)
+}
+
+/// The indentation of the first code line of `body`.
+pub(super) fn body_indent<'b>(bytes: &'b [u8], body: &Range<usize>) -> Option<&'b [u8]> {
+    let mut at = body.start;
+    while at < body.end {
+        let line_end = memchr::memchr2(b'\n', b'\r', &bytes[at..body.end]).map_or(body.end, |p| at + p);
+        let line = &bytes[at..line_end];
+        let width = line.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+        if width < line.len() && line[width] != b'#' {
+            return (width > 0).then_some(&line[..width]);
+        }
+        at = line_end + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_ignore_brackets_strings_and_continuations() {
+        let src = "x = (1,\n2)\ny = \"a#b\" \\\n  + 'c'\n# comment\nz = 1\n";
+        let s = statements(src.as_bytes()).unwrap();
+        let texts: Vec<&str> = s.iter().map(|r| &src[r.clone()]).collect();
+        assert_eq!(texts, ["x = (1,\n2)\n", "y = \"a#b\" \\\n  + 'c'\n# comment\n", "z = 1\n"]);
+    }
+}
