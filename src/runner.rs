@@ -66,13 +66,80 @@ pub struct Processed {
 /// changed file's original bytes (for reports and interactive review).
 pub fn process_all(common: &Common, profiles: &[Profile], mode: Mode, keep_originals: bool) -> Processed {
     let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let opts =
+        engine::Options { prefilter: !common.no_prefilter, partial: !common.no_partial, apply: mode != Mode::Check };
+    let results: Mutex<Vec<Work>> = Mutex::new(Vec::new());
+    let counts: [AtomicUsize; 3] = Default::default();
+    let scanned = AtomicUsize::new(0);
+    let silent = common.quiet || common.verbose;
+    let handle = |path: &Path, profile: &Profile, progress: &indicatif::ProgressBar| {
+        if common.verbose {
+            eprintln!("tame: processing {}", display_path(path));
+        }
+        let w = process_path(path, profile, opts, mode, keep_originals);
+        let kind = match w.outcome.parse {
+            ParseKind::Prefiltered => Some(0),
+            ParseKind::Partial => Some(1),
+            ParseKind::Full => Some(2),
+            ParseKind::None => None,
+        };
+        if let Some(k) = kind {
+            counts[k].fetch_add(1, Ordering::Relaxed);
+        }
+        scanned.fetch_add(1, Ordering::Relaxed);
+        let quiet = w.outcome.findings.is_empty() && w.outcome.error.is_none() && w.new.is_none();
+        if keep_originals || !quiet {
+            results.lock().expect("no panics while locked").push(w);
+        }
+        progress.inc(1);
+    };
+    let (walk_errors, symlinks) = match profiles {
+        // One directory (`tame check .`, the common case): no file can be
+        // found twice, so files are processed as the walk finds them, on the
+        // walker's threads, instead of after the whole walk.
+        [p] if p.roots.len() == 1 && std::fs::symlink_metadata(&p.roots[0]).is_ok_and(|m| m.is_dir()) => {
+            let progress = progress_bar(None, silent);
+            let walked = walk::stream(&p.roots[0], threads, &|f| {
+                if p.effective.includes(&f) {
+                    handle(&f, p, &progress);
+                }
+            });
+            progress.finish_and_clear();
+            (walked.errors, walked.symlinks)
+        }
+        _ => {
+            let (files, walked) = collect_files(profiles, threads);
+            let progress = progress_bar(Some(files.len()), silent);
+            let next = AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..threads.min(files.len().max(1)) {
+                    scope.spawn(|| {
+                        while let Some((path, profile)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                            handle(path, &profiles[*profile], &progress);
+                        }
+                    });
+                }
+            });
+            progress.finish_and_clear();
+            (walked.errors, walked.symlinks)
+        }
+    };
+    let mut work = results.into_inner().expect("no panics while locked");
+    work.sort_by(|a, b| a.outcome.display.cmp(&b.outcome.display).then_with(|| a.path.cmp(&b.path)));
+    let parse_counts = counts.map(AtomicUsize::into_inner);
+    let walk_errors = walk_errors.iter().map(|e| (display_path(&e.path), e.message.clone())).collect();
+    Processed { work, walk_errors, symlinks, scanned: scanned.into_inner(), parse_counts }
+}
+
+/// Every file of every profile (with its profile's index), each once, and
+/// what the walks met.
+fn collect_files(profiles: &[Profile], threads: usize) -> (Vec<(PathBuf, usize)>, walk::Walked) {
     let mut files: Vec<(PathBuf, usize)> = Vec::new();
-    let mut walk_errors = Vec::new();
-    let mut symlinks = 0;
+    let mut all = walk::Walked::default();
     for (i, p) in profiles.iter().enumerate() {
         let walked = walk::collect(&p.roots, threads);
-        symlinks += walked.symlinks;
-        walk_errors.extend(walked.errors.iter().map(|e| (display_path(&e.path), e.message.clone())));
+        all.symlinks += walked.symlinks;
+        all.errors.extend(walked.errors);
         for f in walked.files {
             // Explicit file arguments are always processed; walked ones obey include/exclude.
             if p.roots.contains(&f) || p.effective.includes(&f) {
@@ -84,60 +151,21 @@ pub fn process_all(common: &Common, profiles: &[Profile], mode: Mode, keep_origi
     // bytes compare much faster than `Path`'s component by component order.
     files.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()).then(a.1.cmp(&b.1)));
     files.dedup_by(|a, b| a.0 == b.0);
-    let opts =
-        engine::Options { prefilter: !common.no_prefilter, partial: !common.no_partial, apply: mode != Mode::Check };
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Work)>> = Mutex::new(Vec::new());
-    let counts: [AtomicUsize; 3] = Default::default();
-    let verbose = common.verbose;
-    let progress = progress_bar(files.len(), common.quiet || verbose);
-    std::thread::scope(|scope| {
-        for _ in 0..threads.min(files.len().max(1)) {
-            scope.spawn(|| {
-                let mut local = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((path, profile)) = files.get(i) else { break };
-                    if verbose {
-                        eprintln!("tame: processing {}", display_path(path));
-                    }
-                    let w = process_path(path, &profiles[*profile], opts, mode, keep_originals);
-                    let kind = match w.outcome.parse {
-                        ParseKind::Prefiltered => Some(0),
-                        ParseKind::Partial => Some(1),
-                        ParseKind::Full => Some(2),
-                        ParseKind::None => None,
-                    };
-                    if let Some(k) = kind {
-                        counts[k].fetch_add(1, Ordering::Relaxed);
-                    }
-                    let quiet = w.outcome.findings.is_empty() && w.outcome.error.is_none() && w.new.is_none();
-                    if keep_originals || !quiet {
-                        local.push((i, w));
-                    }
-                    progress.inc(1);
-                }
-                results.lock().expect("no panics while locked").extend(local);
-            });
-        }
-    });
-    progress.finish_and_clear();
-    let mut r = results.into_inner().expect("no panics while locked");
-    r.sort_by_key(|(i, _)| *i);
-    let mut work: Vec<Work> = r.into_iter().map(|(_, w)| w).collect();
-    work.sort_by(|a, b| a.outcome.display.cmp(&b.outcome.display));
-    let parse_counts = counts.map(AtomicUsize::into_inner);
-    Processed { work, walk_errors, symlinks, scanned: files.len(), parse_counts }
+    (files, all)
 }
 
-/// A progress bar on stderr, only for long runs on a terminal.
-fn progress_bar(files: usize, silent: bool) -> indicatif::ProgressBar {
+/// A progress bar on stderr, only for long runs on a terminal: a bar when
+/// the number of files is known (500 or more), else a file counter.
+fn progress_bar(files: Option<usize>, silent: bool) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
-    if silent || files < 500 || !std::io::stderr().is_terminal() {
+    if silent || files.is_some_and(|n| n < 500) || !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::new(files as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}") {
+    let (bar, template) = match files {
+        Some(n) => (indicatif::ProgressBar::new(n as u64), "{bar:40} {pos}/{len} files {elapsed}"),
+        None => (indicatif::ProgressBar::no_length(), "{pos} files {elapsed}"),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     bar

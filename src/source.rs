@@ -185,7 +185,7 @@ fn detect_indent(text: &str) -> String {
     let mut counts = [0usize; 9];
     let mut prev: Option<(usize, bool)> = None;
     // Bytes, not `str::lines`: this runs on every file that passes the
-    // prefilter. Lines split at `\n` with a trailing `\r` dropped, as `lines` does.
+    // prefilter. Lines split at `\n`, a `\r` before it dropped, as `lines` does.
     let bytes = text.as_bytes();
     let mut start = 0;
     for _ in 0..5000 {
@@ -193,7 +193,8 @@ fn detect_indent(text: &str) -> String {
             break;
         }
         let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |p| start + p);
-        let line_end = if end > start && bytes[end - 1] == b'\r' { end - 1 } else { end };
+        // Only `\r\n` is a line ending to `lines`: a final bare `\r` stays.
+        let line_end = if end < bytes.len() && end > start && bytes[end - 1] == b'\r' { end - 1 } else { end };
         let (line, line_start) = (&bytes[start..line_end], start);
         start = end + 1;
         let width = line.iter().take_while(|&&c| c == b' ' || c == b'\t').count();

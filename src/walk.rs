@@ -93,6 +93,16 @@ fn dedup_aliases(files: &mut Vec<PathBuf>) {
 
 fn walk_dir(root: &Path, threads: usize, out: &mut Walked) {
     let files = Mutex::new(Vec::new());
+    let walked = stream(root, threads, &|path| files.lock().expect("no panics while locked").push(path));
+    out.files.extend(files.into_inner().expect("no panics while locked"));
+    out.errors.extend(walked.errors);
+    out.symlinks += walked.symlinks;
+}
+
+/// Walks the directory `root`, calling `on_file` with each Python file from
+/// the walker's own threads, as it is found, so that work on the files
+/// overlaps the walk. Returns the errors and links met (`files` stays empty).
+pub fn stream(root: &Path, threads: usize, on_file: &(dyn Fn(PathBuf) + Sync)) -> Walked {
     let errors = Mutex::new(Vec::new());
     let symlinks = std::sync::atomic::AtomicUsize::new(0);
     WalkBuilder::new(root).threads(threads).require_git(false).follow_links(false).build_parallel().run(|| {
@@ -104,16 +114,16 @@ fn walk_dir(root: &Path, threads: usize, out: &mut Walked) {
                     if ft.is_symlink() {
                         symlinks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     } else if ft.is_file() && is_python(entry.path()) {
-                        files.lock().expect("no panics while locked").push(entry.into_path());
+                        on_file(entry.into_path());
                     }
                 }
             }
             WalkState::Continue
         })
     });
-    out.files.extend(files.into_inner().expect("no panics while locked"));
-    out.errors.extend(errors.into_inner().expect("no panics while locked"));
-    out.symlinks += symlinks.into_inner();
+    let mut errors = errors.into_inner().expect("no panics while locked");
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    Walked { files: Vec::new(), errors, symlinks: symlinks.into_inner() }
 }
 
 fn walk_error(root: &Path, e: &ignore::Error) -> WalkError {

@@ -61,7 +61,21 @@ pub struct Reduced {
 /// of members that match no set are blanked too.
 pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     let bytes = text.as_bytes();
-    let kept = |r: &Range<usize>| keep.iter().any(|set| set.iter().all(|re| re.is_match(&bytes[r.clone()])));
+    // One pass per regex over the whole text, then a binary search per
+    // statement, rather than a regex call per statement. A statement counts
+    // as matching if a match intersects it: whatever a regex matches inside
+    // a statement alone, the whole-text search finds a match intersecting it
+    // (block regexes have no anchors and never match the empty string; see
+    // `Spec::load`), so this keeps at least what per-statement matching did.
+    let spans: Vec<Vec<Vec<Range<usize>>>> = keep
+        .iter()
+        .map(|set| set.iter().map(|re| re.find_iter(bytes).map(|m| m.range()).collect()).collect())
+        .collect();
+    let hits = |found: &[Range<usize>], r: &Range<usize>| {
+        let i = found.partition_point(|m| m.end <= r.start);
+        found.get(i).is_some_and(|m| m.start < r.end)
+    };
+    let kept = |r: &Range<usize>| spans.iter().any(|set| set.iter().all(|found| hits(found, r)));
     let mut out: Option<Vec<u8>> = None;
     let mut skip = Vec::new();
     let mut blanked = Vec::new();
@@ -164,26 +178,29 @@ fn stub(
     {
         return None;
     }
-    // The body must not swallow a statement, exactly as for `blank`.
-    let mut at = b.start;
-    while at < b.end {
-        if swallows_a_statement(&bytes[at..b.end], indent) {
-            return Some(None);
-        }
-        at = memchr::memchr2(b'\n', b'\r', &bytes[at..b.end]).map_or(b.end, |p| at + p);
-        while at < b.end && matches!(bytes[at], b'\n' | b'\r') {
-            at += 1;
-        }
-    }
     let out = out.get_or_insert_with(|| bytes.to_vec());
     out[stmt.start..name_start].fill(b' ');
     out[stmt.start] = b'0';
     out[stmt.start + 1] = b';';
     out[name_end] = b'=';
     out[name_end + 1] = b'0';
-    for c in &mut out[name_end + 2..b.end] {
+    for c in &mut out[name_end + 2..b.start] {
         if !matches!(*c, b'\n' | b'\r') {
             *c = b' ';
+        }
+    }
+    // The body line by line: it must not swallow a statement, exactly as for
+    // `blank` (if it does, the caller gives up on the whole reduced text).
+    let mut at = b.start;
+    while at < b.end {
+        if swallows_a_statement(&bytes[at..b.end], indent) {
+            return Some(None);
+        }
+        let line_end = memchr::memchr2(b'\n', b'\r', &bytes[at..b.end]).map_or(b.end, |p| at + p);
+        out[at..line_end].fill(b' ');
+        at = line_end;
+        while at < b.end && matches!(bytes[at], b'\n' | b'\r') {
+            at += 1;
         }
     }
     let body = &bytes[b.clone()];

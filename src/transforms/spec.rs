@@ -322,8 +322,17 @@ impl Spec {
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            regex::bytes::Regex::new(p)
-                .map_err(|e| field(&format!("block_regex[{i}]"), &format!("is not a valid regex: {e}")))
+            let name = format!("block_regex[{i}]");
+            // Blocks are matched by position in the whole text (`crate::blocks`):
+            // a pattern must not behave differently at a block's edges.
+            if ["^", "$", "\\A", "\\z", "\\B"].iter().any(|a| p.contains(a)) {
+                return Err(field(&name, "must not use anchors (`^`, `$`, `\\A`, `\\z`) or `\\B`"));
+            }
+            let re = regex::bytes::Regex::new(p).map_err(|e| field(&name, &format!("is not a valid regex: {e}")))?;
+            if re.is_match(b"") {
+                return Err(field(&name, "matches the empty string"));
+            }
+            Ok(re)
         })
         .collect::<Result<Vec<_>, _>>()?;
         let file_regex = regex("file_regex", raw.file_regex.as_deref())?;
@@ -432,5 +441,9 @@ fix_safety = "f"
         assert_eq!(err.to_string(), "x.toml: field `block_regex` is an empty list");
         let err = Spec::load("x.toml", &format!("block_regex = [\"a\", \"(\"]\n{MINIMAL}")).err().unwrap();
         assert!(err.to_string().starts_with("x.toml: field `block_regex[1]` is not a valid regex"), "{err}");
+        let err = Spec::load("x.toml", &format!("block_regex = \"^def\"\n{MINIMAL}")).err().unwrap();
+        assert!(err.to_string().starts_with("x.toml: field `block_regex[0]` must not use anchors"), "{err}");
+        let err = Spec::load("x.toml", &format!("block_regex = \"x*\"\n{MINIMAL}")).err().unwrap();
+        assert_eq!(err.to_string(), "x.toml: field `block_regex[0]` matches the empty string");
     }
 }
