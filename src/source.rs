@@ -60,6 +60,12 @@ pub struct Source {
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// UTF-8 validation with SIMD (it runs on every file, prefiltered or not),
+/// with the standard library's error offset.
+fn utf8(bytes: &[u8]) -> Result<&str, simdutf8::compat::Utf8Error> {
+    simdutf8::compat::from_utf8(bytes)
+}
+
 /// The checks and facts `decode` and `validate` share: no NUL byte, the BOM,
 /// the body after it, and the encoding a PEP 263 cookie declares.
 fn prelude(bytes: &[u8]) -> Result<(bool, &[u8], Option<String>), SourceError> {
@@ -79,7 +85,7 @@ impl Source {
     pub fn decode(bytes: &[u8]) -> Result<Source, SourceError> {
         let (bom, body, declared) = prelude(bytes)?;
         let (text, encoding) = match declared.as_deref() {
-            None | Some("utf-8") | Some("utf8") | Some("utf_8") => match std::str::from_utf8(body) {
+            None | Some("utf-8") | Some("utf8") | Some("utf_8") => match utf8(body) {
                 Ok(t) => (t.to_owned(), Encoding::Utf8),
                 Err(e) if declared.is_some() => {
                     return Err(SourceError::InvalidDeclared { encoding: "utf-8".into(), offset: e.valid_up_to() });
@@ -107,7 +113,7 @@ impl Source {
     pub fn validate(bytes: &[u8]) -> Result<(), SourceError> {
         let (_, body, declared) = prelude(bytes)?;
         match declared.as_deref() {
-            None => std::str::from_utf8(body).map(|_| ()).map_err(|e| SourceError::InvalidUtf8(e.valid_up_to())),
+            None => utf8(body).map(|_| ()).map_err(|e| SourceError::InvalidUtf8(e.valid_up_to())),
             Some(_) => Source::decode(bytes).map(|_| ()),
         }
     }
