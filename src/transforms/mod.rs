@@ -116,8 +116,10 @@ pub struct Ctx<'a> {
     /// The file's indentation unit and line ending, for rendering new lines.
     pub indent: &'a str,
     pub eol: &'a str,
-    /// The quote character the file prefers for new string literals.
-    pub quote: char,
+    /// Style facts of the whole file, found on first use (most files never
+    /// render anything): see [`Ctx::quote`] and [`Ctx::line_limit`].
+    quote: OnceCell<char>,
+    line_limit: OnceCell<usize>,
     resolver: OnceCell<Resolver<'a, 'a>>,
     names: OnceCell<RefCell<Names<'a>>>,
     /// Per transform spec (keyed by address): every (capture index, node).
@@ -139,11 +141,25 @@ impl<'a> Ctx<'a> {
             tree,
             indent,
             eol,
-            quote: preferred_quote(original),
+            quote: OnceCell::new(),
+            line_limit: OnceCell::new(),
             resolver: OnceCell::new(),
             names: OnceCell::new(),
             query_cache: RefCell::default(),
         }
+    }
+
+    /// The quote character the file prefers for new string literals.
+    pub fn quote(&self) -> char {
+        *self.quote.get_or_init(|| preferred_quote(self.original))
+    }
+
+    /// The file's line length: 79 (PEP 8), or the smallest common longer
+    /// limit (88, 99, 119) that at most 1% of its lines exceed. One long URL
+    /// in a comment does not make a file a 99-column file. Measured on the
+    /// whole file (a blanked body is spaces, one per byte, not per char).
+    pub fn line_limit(&self) -> usize {
+        *self.line_limit.get_or_init(|| line_limit(self.original))
     }
 
     pub fn root(&self) -> Node<'a> {
@@ -283,6 +299,15 @@ impl ExceptionRef {
     }
 }
 
+fn line_limit(src: &str) -> usize {
+    let lengths: Vec<usize> = src.lines().map(|l| l.chars().count()).collect();
+    let tolerated = lengths.len() / 100;
+    [79, 88, 99, 119]
+        .into_iter()
+        .find(|limit| lengths.iter().filter(|l| *l > limit).count() <= tolerated)
+        .unwrap_or(usize::MAX)
+}
+
 /// `'` if the file writes more single-quoted than double-quoted strings.
 fn preferred_quote(src: &str) -> char {
     let single = memchr::memchr_iter(b'\'', src.as_bytes()).count();
@@ -328,5 +353,17 @@ mod tests {
             let built = build(&spec.id, &spec.defaults()).unwrap();
             assert!(built.is_ok(), "{file}: defaults must build");
         }
+    }
+
+    #[test]
+    fn line_limit_follows_the_file() {
+        let short = "x = 1\n".repeat(50);
+        assert_eq!(line_limit(&short), 79);
+        // One long line in 200 (a URL in a comment) does not change the limit.
+        let one_long = format!("{short}{short}# {}\n", "u".repeat(100));
+        assert_eq!(line_limit(&one_long), 79);
+        // A black-formatted file: many lines up to 88.
+        let black = format!("{}{}", "x = 1\n".repeat(10), format!("{}\n", "y".repeat(85)).repeat(10));
+        assert_eq!(line_limit(&black), 88);
     }
 }

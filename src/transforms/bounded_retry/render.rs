@@ -83,7 +83,7 @@ impl BoundedRetry {
                 .push(Edit::replace(arg.byte_range(), format!("max(0.0, min({}, {deadline} - {now}))", ctx.text(arg))));
         }
         if let Some(exc) = exc_name {
-            let q = ctx.quote;
+            let q = ctx.quote();
             let message = format!(
                 "{}: gave up waiting after {} attempts or {} s",
                 qualified_name(lp, src),

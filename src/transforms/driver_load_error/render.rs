@@ -78,7 +78,7 @@ pub fn replacement<'t>(
     // Keep to the file's line length: a long raise breaks after the
     // parenthesis (PEP 8's hanging indent), then before a logged format's
     // `%`; a message copied over several lines is realigned under its start.
-    let limit = line_limit(ctx.src);
+    let limit = ctx.line_limit();
     let fits = |text: &str| {
         text.lines().enumerate().all(|(i, l)| if i == 0 { column } else { 0 } + l.chars().count() <= limit)
     };
@@ -107,18 +107,6 @@ pub fn replacement<'t>(
 struct Layout {
     column: usize,
     split: bool,
-}
-
-/// The file's line length: 79 (PEP 8), or the smallest common longer limit
-/// (88, 99, 119) that at most 1% of its lines exceed. One long URL in a
-/// comment does not make a file a 99-column file.
-fn line_limit(src: &str) -> usize {
-    let lengths: Vec<usize> = src.lines().map(|l| l.chars().count()).collect();
-    let tolerated = lengths.len() / 100;
-    [79, 88, 99, 119]
-        .into_iter()
-        .find(|limit| lengths.iter().filter(|l| *l > limit).count() <= tolerated)
-        .unwrap_or(usize::MAX)
 }
 
 /// The text of `node`, moved to start at column `column`: lines after the
@@ -184,7 +172,7 @@ fn message<'t>(ctx: &Ctx<'t>, exit: &Exit<'t>, around: &Around<'t>, layout: Layo
     if let Some(m) = logged_message(ctx, exit.stmt, layout) {
         return m;
     }
-    let q = ctx.quote;
+    let q = ctx.quote();
     if let Some(name) = around.driver_name {
         return format!("{q}Could not load driver %s{q} % ({},)", ctx.text(name));
     }
@@ -386,21 +374,4 @@ pub fn docstring_edit(ctx: &Ctx<'_>, f: Node<'_>, name: &str) -> Option<Edit> {
         new = google.replace_all(&new, |c: &regex::Captures<'_>| format!("{}{name}{}", &c[1], &c[2])).into_owned();
     }
     (new != text).then(|| Edit::replace(doc.byte_range(), new))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn line_limit_follows_the_file() {
-        let short = "x = 1\n".repeat(50);
-        assert_eq!(line_limit(&short), 79);
-        // One long line in 200 (a URL in a comment) does not change the limit.
-        let one_long = format!("{short}{short}# {}\n", "u".repeat(100));
-        assert_eq!(line_limit(&one_long), 79);
-        // A black-formatted file: many lines up to 88.
-        let black = format!("{}{}", "x = 1\n".repeat(10), format!("{}\n", "y".repeat(85)).repeat(10));
-        assert_eq!(line_limit(&black), 88);
-    }
 }
