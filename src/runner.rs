@@ -93,21 +93,26 @@ pub fn process_all(common: &Common, profiles: &[Profile], mode: Mode, keep_origi
         }
         progress.inc(1);
     };
-    let (walk_errors, symlinks) = match profiles {
-        // One directory (`tame check .`, the common case): no file can be
-        // found twice, so files are processed as the walk finds them, on the
-        // walker's threads, instead of after the whole walk.
-        [p] if p.roots.len() == 1 && std::fs::symlink_metadata(&p.roots[0]).is_ok_and(|m| m.is_dir()) => {
+    let (walk_errors, symlinks) = match disjoint_directories(profiles) {
+        // Directories only, none inside another (`tame check .`, the common
+        // case): no file can be found twice, so files are processed as the
+        // walk finds them, on the walker's threads, not after the whole walk.
+        Some(roots) => {
             let progress = progress_bar(None, silent);
-            let walked = walk::stream(&p.roots[0], threads, &|f| {
-                if p.effective.includes(&f) {
-                    handle(&f, p, &progress);
-                }
-            });
+            let (mut errors, mut symlinks) = (Vec::new(), 0);
+            for (root, p) in roots {
+                let walked = walk::stream(root, threads, &|f| {
+                    if p.effective.includes(&f) {
+                        handle(&f, p, &progress);
+                    }
+                });
+                errors.extend(walked.errors);
+                symlinks += walked.symlinks;
+            }
             progress.finish_and_clear();
-            (walked.errors, walked.symlinks)
+            (errors, symlinks)
         }
-        _ => {
+        None => {
             let (files, walked) = collect_files(profiles, threads);
             let progress = progress_bar(Some(files.len()), silent);
             let next = AtomicUsize::new(0);
@@ -129,6 +134,25 @@ pub fn process_all(common: &Common, profiles: &[Profile], mode: Mode, keep_origi
     let parse_counts = counts.map(AtomicUsize::into_inner);
     let walk_errors = walk_errors.iter().map(|e| (display_path(&e.path), e.message.clone())).collect();
     Processed { work, walk_errors, symlinks, scanned: scanned.into_inner(), parse_counts }
+}
+
+/// Every root with its profile, if all roots are directories (not links to
+/// one) and none is inside another, so that walking them finds each file once.
+fn disjoint_directories(profiles: &[Profile]) -> Option<Vec<(&Path, &Profile)>> {
+    let mut roots = Vec::new();
+    for p in profiles {
+        for root in &p.roots {
+            if !std::fs::symlink_metadata(root).ok()?.is_dir() {
+                return None;
+            }
+            roots.push((root.canonicalize().ok()?, root.as_path(), p));
+        }
+    }
+    let overlap = roots
+        .iter()
+        .enumerate()
+        .any(|(i, (a, _, _))| roots.iter().enumerate().any(|(j, (b, _, _))| i != j && b.starts_with(a)));
+    (!overlap).then(|| roots.into_iter().map(|(_, root, p)| (root, p)).collect())
 }
 
 /// Every file of every profile (with its profile's index), each once, and

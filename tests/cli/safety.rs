@@ -439,6 +439,26 @@ fn overlapping_roots_process_each_file_once() {
 }
 
 #[test]
+fn directory_roots_are_walked_once_each_whether_or_not_they_nest() {
+    // Disjoint directories are processed as they are walked; nested ones
+    // (`. pkg`, or the same one twice) are collected and deduplicated first.
+    for roots in [&["pkg", "other"][..], &[".", "pkg"], &["pkg", "pkg", "other"]] {
+        let dir = tree(&[("pkg/mod.py", WAIT.as_bytes()), ("other/more.py", WAIT.as_bytes())]);
+        let d = dir.path();
+        let mut args = vec!["fix"];
+        args.extend_from_slice(roots);
+        let r = tame_in(d, &args);
+        assert_eq!(r.code, 0, "{roots:?}: {}", r.stderr);
+        let scanned = if roots.contains(&".") { "3 files scanned" } else { "2 files scanned" };
+        assert!(r.stderr.contains(scanned), "{roots:?}: {}", r.stderr);
+        for f in ["pkg/mod.py", "other/more.py"] {
+            let text = String::from_utf8(read(d, f)).unwrap();
+            assert_eq!(text.matches("_attempts += 1").count(), 1, "{roots:?}: {f} fixed once:\n{text}");
+        }
+    }
+}
+
+#[test]
 fn pep263_latin1_round_trips_and_unsupported_encodings_are_skipped() {
     let latin1 = b"# -*- coding: latin-1 -*-\nimport time\n\nGREETING = 'caf\xe9 cr\xe8me'\n\n\ndef attendre(pr\xeat):\n    while True:\n        if pr\xeat():\n            break\n        time.sleep(1)\n";
     let line2 = b"#!/usr/bin/env python\n# vim: set fileencoding=iso-8859-1 :\nimport time\nN = '\xb5'\nwhile True:\n    if N:\n        break\n    time.sleep(1)\n";
