@@ -21,6 +21,23 @@ pub fn language() -> Language {
     tree_sitter_python::LANGUAGE.into()
 }
 
+/// `Node::kind` from a table: the binding's `kind` measures and validates
+/// the C string on every call, and the analysis asks for kinds constantly.
+pub trait KindFast {
+    fn kind_fast(&self) -> &'static str;
+}
+
+impl KindFast for Node<'_> {
+    fn kind_fast(&self) -> &'static str {
+        static KINDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        let kinds = KINDS.get_or_init(|| {
+            let lang = language();
+            (0..lang.node_kind_count() as u16).map(|id| lang.node_kind_for_id(id).unwrap_or("").to_owned()).collect()
+        });
+        kinds.get(self.kind_id() as usize).map_or("", String::as_str)
+    }
+}
+
 thread_local! {
     static PARSER: RefCell<Parser> = RefCell::new({
         let mut p = Parser::new();
@@ -172,6 +189,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn kind_fast_is_kind() {
+        let src = "import os\nfrom a import (b as c)\n@d\nasync def f(x, *a, **k) -> int:\n    while True:\n        await g(x := 1)\n        print >>f, 'x'\n    return [i for i in x if i] or {1: 2}\nclass C(B):\n    match x:\n        case [1, *r]: pass\n";
+        let tree = parse(src).unwrap();
+        let mut seen = 0;
+        walk(
+            tree.root_node(),
+            |_| true,
+            |n| {
+                assert_eq!(n.kind_fast(), n.kind());
+                seen += 1;
+            },
+        );
+        assert!(seen > 100, "{seen}");
+    }
+
+    #[test]
     fn finds_error_regions() {
         let tree = parse("def f(:\n    pass\nx = 1\n").unwrap();
         assert!(!error_ranges(&tree).is_empty());
@@ -193,7 +226,7 @@ mod tests {
             tree.root_node(),
             |_| true,
             |n| {
-                if n.kind() == "integer" {
+                if n.kind_fast() == "integer" {
                     deepest = n
                 }
             },
@@ -216,7 +249,7 @@ mod tests {
             if_node,
             |_| true,
             |n| {
-                if n.kind() == "identifier" {
+                if n.kind_fast() == "identifier" {
                     names.push(text(n, src).to_owned());
                 }
             },

@@ -4,6 +4,7 @@
 //! Like Ruff's `noqa`, a comment that suppresses nothing is reported (by
 //! `check --explain`), so stale suppressions do not pile up.
 
+use crate::parse::KindFast;
 use tree_sitter::Tree;
 
 use crate::transforms::{Finding, FindingKind};
@@ -39,7 +40,7 @@ fn parse_comments(text: &str, tree: &Tree) -> Vec<Ignore> {
             continue;
         }
         let Some(node) = tree.root_node().descendant_for_byte_range(pos, pos) else { continue };
-        if node.kind() != "comment" {
+        if node.kind_fast() != "comment" {
             continue;
         }
         let ids = rest.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(inner, _)| {

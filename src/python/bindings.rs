@@ -9,6 +9,7 @@
 //! binding makes the answer unknowable. Unbound names resolve to
 //! `builtins.<name>`. tame never guesses: an ambiguous name resolves to `None`.
 
+use crate::parse::KindFast;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -37,7 +38,7 @@ impl Scope {
     /// not in nested functions, classes, lambdas or comprehensions.
     pub fn collect(node: Node<'_>, src: &str) -> Scope {
         let mut scope = Scope::default();
-        let body = if node.kind() == "function_definition" {
+        let body = if node.kind_fast() == "function_definition" {
             if let Some(params) = node.child_by_field_name("parameters") {
                 scope.parameters(params, src);
             }
@@ -50,7 +51,7 @@ impl Scope {
         };
         walk(
             body,
-            |n| n.id() == body.id() || !(super::is_scope(n.kind()) || is_comprehension(n.kind())),
+            |n| n.id() == body.id() || !(super::is_scope(n.kind_fast()) || is_comprehension(n.kind_fast())),
             |n| scope.visit(n, src),
         );
         scope
@@ -63,9 +64,10 @@ impl Scope {
     fn bind_targets(&mut self, target: Node<'_>, src: &str) {
         walk(
             target,
-            |n| !matches!(n.kind(), "attribute" | "subscript"),
+            |n| !matches!(n.kind_fast(), "attribute" | "subscript"),
             |n| {
-                if n.kind() == "identifier" && !matches!(n.parent().map(|p| p.kind()), Some("attribute" | "subscript"))
+                if n.kind_fast() == "identifier"
+                    && !matches!(n.parent().map(|p| p.kind_fast()), Some("attribute" | "subscript"))
                 {
                     self.bind(text(n, src), Binding::Local);
                 }
@@ -76,26 +78,26 @@ impl Scope {
     fn parameters(&mut self, params: Node<'_>, src: &str) {
         let mut cursor = params.walk();
         for p in params.named_children(&mut cursor) {
-            let name = match p.kind() {
+            let name = match p.kind_fast() {
                 "identifier" => Some(p),
                 "default_parameter" | "typed_default_parameter" => p.child_by_field_name("name"),
                 _ => p
                     .named_child(0)
-                    .filter(|c| c.kind() == "identifier")
+                    .filter(|c| c.kind_fast() == "identifier")
                     .or_else(|| p.named_child(0).and_then(|c| c.named_child(0))),
             };
-            if let Some(n) = name.filter(|n| n.kind() == "identifier") {
+            if let Some(n) = name.filter(|n| n.kind_fast() == "identifier") {
                 self.bind(text(n, src), Binding::Local);
             }
         }
     }
 
     fn visit(&mut self, n: Node<'_>, src: &str) {
-        match n.kind() {
+        match n.kind_fast() {
             "import_statement" => {
                 let mut c = n.walk();
                 for name in n.children_by_field_name("name", &mut c) {
-                    match name.kind() {
+                    match name.kind_fast() {
                         "dotted_name" => {
                             let full = text(name, src);
                             let first = full.split('.').next().unwrap_or(full).trim();
@@ -116,7 +118,7 @@ impl Scope {
                 let module = n.child_by_field_name("module_name").map(|m| dotted(m, src)).unwrap_or_default();
                 let mut c = n.walk();
                 for name in n.children_by_field_name("name", &mut c) {
-                    let (path, alias) = match name.kind() {
+                    let (path, alias) = match name.kind_fast() {
                         "aliased_import" => (name.child_by_field_name("name"), name.child_by_field_name("alias")),
                         _ => (Some(name), Some(name)),
                     };
@@ -230,7 +232,7 @@ impl<'t, 's> Resolver<'t, 's> {
         // Innermost scope first; `ancestors` descends once instead of paying
         // a root-to-node search per `parent()` (quadratic on deep nesting).
         for n in crate::parse::ancestors(self.root, at).into_iter().rev() {
-            if n.kind() == "function_definition" {
+            if n.kind_fast() == "function_definition" {
                 let mut cache = self.functions.borrow_mut();
                 let scope = cache.entry(n.id()).or_insert_with(|| Scope::collect(n, self.src));
                 match scope.lookup(name) {
@@ -271,13 +273,13 @@ impl<'t, 's> Resolver<'t, 's> {
             let mut seen = std::collections::HashSet::new();
             for pos in memchr::memmem::find_iter(self.src.as_bytes(), b"import") {
                 let Some(mut n) = self.root.descendant_for_byte_range(pos, pos + 6) else { continue };
-                while !matches!(n.kind(), "import_statement" | "import_from_statement" | "module") {
+                while !matches!(n.kind_fast(), "import_statement" | "import_from_statement" | "module") {
                     match n.parent() {
                         Some(p) => n = p,
                         None => break,
                     }
                 }
-                if n.kind() != "module" && seen.insert(n.id()) {
+                if n.kind_fast() != "module" && seen.insert(n.id()) {
                     let mut one = Scope::default();
                     one.visit(n, self.src);
                     for (name, bindings) in one.names {
@@ -303,7 +305,7 @@ impl<'t, 's> Resolver<'t, 's> {
         let mut parts = Vec::new();
         let mut cur = expr;
         loop {
-            match cur.kind() {
+            match cur.kind_fast() {
                 "attribute" => {
                     parts.push(text(cur.child_by_field_name("attribute")?, self.src));
                     cur = cur.child_by_field_name("object")?;
@@ -333,7 +335,7 @@ mod tests {
             tree.root_node(),
             |_| true,
             |n| {
-                if n.kind() == "call" {
+                if n.kind_fast() == "call" {
                     out.push(r.resolve(n.child_by_field_name("function").unwrap()));
                 }
             },

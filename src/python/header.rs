@@ -1,6 +1,7 @@
 //! Where module-level additions go: after the docstring, `from __future__`
 //! imports and the module's leading import block.
 
+use crate::parse::KindFast;
 use tree_sitter::Node;
 
 use super::next_line_start;
@@ -15,7 +16,7 @@ pub fn insertion_point(root: Node<'_>, src: &str) -> usize {
     let mut leading_comment_end = 0;
     let mut cursor = root.walk();
     for child in root.named_children(&mut cursor) {
-        match child.kind() {
+        match child.kind_fast() {
             "comment" => {
                 if point.is_none() && first_statement {
                     leading_comment_end = next_line_start(src, child.end_byte());
@@ -25,7 +26,9 @@ pub fn insertion_point(root: Node<'_>, src: &str) -> usize {
             "import_statement" | "import_from_statement" | "future_import_statement" => {
                 point = Some(next_line_start(src, child.end_byte()));
             }
-            "expression_statement" if first_statement && child.named_child(0).is_some_and(|s| s.kind() == "string") => {
+            "expression_statement"
+                if first_statement && child.named_child(0).is_some_and(|s| s.kind_fast() == "string") =>
+            {
                 point = Some(next_line_start(src, child.end_byte()));
             }
             _ => break,

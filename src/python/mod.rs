@@ -8,6 +8,7 @@
 //!
 //! Everything here walks trees iteratively (see [`crate::parse::walk`]).
 
+use crate::parse::KindFast;
 pub mod bindings;
 pub mod header;
 pub mod names;
@@ -18,7 +19,7 @@ use tree_sitter::Node;
 pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
     let mut cur = node.parent();
     while let Some(n) = cur {
-        if n.kind() == "function_definition" {
+        if n.kind_fast() == "function_definition" {
             return Some(n);
         }
         cur = n.parent();
@@ -36,7 +37,7 @@ pub fn qualified_name(node: Node<'_>, src: &str) -> String {
     let mut parts = Vec::new();
     let mut cur = Some(node);
     while let Some(n) = cur {
-        if matches!(n.kind(), "function_definition" | "class_definition")
+        if matches!(n.kind_fast(), "function_definition" | "class_definition")
             && let Some(name) = n.child_by_field_name("name")
         {
             parts.push(crate::parse::text(name, src).to_owned());

@@ -5,6 +5,7 @@
 //! analyses the query's matches and builds [`Fix`]es. Adding a transform
 //! means adding both and one line to [`REGISTRY`].
 
+use crate::parse::KindFast;
 pub mod bounded_retry;
 pub mod driver_load_error;
 pub mod spec;
@@ -187,7 +188,7 @@ impl<'a> Ctx<'a> {
             .map(|m| {
                 let node = self.tree.root_node().descendant_for_byte_range(m.start(), m.end());
                 node.and_then(|n| {
-                    std::iter::successors(Some(n), |n| n.parent()).find(|n| n.kind() == "function_definition")
+                    std::iter::successors(Some(n), |n| n.parent()).find(|n| n.kind_fast() == "function_definition")
                 })
                 .map_or(m.range(), |f| f.byte_range())
             })

@@ -11,6 +11,7 @@
 //! alone (a missed rewrite), while a false "unbounded" would put a second
 //! bound on code that already has one, which a reviewer rejects.
 
+use crate::parse::KindFast;
 use regex::Regex;
 use std::sync::OnceLock;
 use tree_sitter::Node;
@@ -40,16 +41,16 @@ pub fn enclosing_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
     let mut child = lp;
     let mut cur = lp.parent();
     while let Some(p) = cur {
-        if is_scope(p.kind()) {
+        if is_scope(p.kind_fast()) {
             return None;
         }
-        if p.kind() == "with_statement" {
+        if p.kind_fast() == "with_statement" {
             let mut found = None;
             walk(
                 p,
-                |n| n.id() == p.id() || matches!(n.kind(), "with_clause" | "with_item" | "as_pattern"),
+                |n| n.id() == p.id() || matches!(n.kind_fast(), "with_clause" | "with_item" | "as_pattern"),
                 |n| {
-                    if found.is_none() && n.kind() == "call" && last(n).to_ascii_lowercase().contains("timeout") {
+                    if found.is_none() && n.kind_fast() == "call" && last(n).to_ascii_lowercase().contains("timeout") {
                         found = Some(n);
                     }
                 },
@@ -58,17 +59,17 @@ pub fn enclosing_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
                 return Some(format!("runs inside `with {}` at line {}", first_line(ctx.text(w)), line(w)));
             }
         }
-        if p.kind() == "block" || p.kind() == "module" {
+        if p.kind_fast() == "block" || p.kind_fast() == "module" {
             let mut prev = child.prev_named_sibling();
             while let Some(s) = prev {
-                let call = match s.kind() {
-                    "expression_statement" => s.named_child(0).and_then(|e| match e.kind() {
+                let call = match s.kind_fast() {
+                    "expression_statement" => s.named_child(0).and_then(|e| match e.kind_fast() {
                         "assignment" => e.child_by_field_name("right"),
                         _ => Some(e),
                     }),
                     _ => None,
                 };
-                if let Some(c) = call.filter(|c| c.kind() == "call" && last(*c).ends_with("Timeout")) {
+                if let Some(c) = call.filter(|c| c.kind_fast() == "call" && last(*c).ends_with("Timeout")) {
                     return Some(format!(
                         "a timeout is armed before the loop (`{}` at line {})",
                         first_line(ctx.text(c)),
@@ -97,7 +98,7 @@ pub fn caller_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
         body,
         |n| found.get().is_none() && n.id() != f.id(),
         |n| {
-            if n.kind() != "call" || found.get().is_some() {
+            if n.kind_fast() != "call" || found.get().is_some() {
                 return;
             }
             let func = n.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
@@ -116,9 +117,9 @@ fn references<'t>(ctx: &Ctx<'t>, cond: Node<'t>) -> Vec<(&'t str, Node<'t>)> {
     let mut out = Vec::new();
     walk(
         cond,
-        |n| n.kind() != "attribute",
+        |n| n.kind_fast() != "attribute",
         |n| {
-            if matches!(n.kind(), "identifier" | "attribute") {
+            if matches!(n.kind_fast(), "identifier" | "attribute") {
                 out.push((ctx.text(n), n));
             }
         },
@@ -130,9 +131,9 @@ pub fn counter_bound<'t>(ctx: &Ctx<'t>, body: Node<'t>, exits: &[Exit<'t>]) -> O
     let mut counters: Vec<&str> = Vec::new();
     walk(
         body,
-        |n| n.id() == body.id() || !is_scope(n.kind()),
+        |n| n.id() == body.id() || !is_scope(n.kind_fast()),
         |n| {
-            let left = match n.kind() {
+            let left = match n.kind_fast() {
                 "augmented_assignment" => {
                     let op = n.child_by_field_name("operator").map(|o| ctx.text(o)).unwrap_or("");
                     if matches!(op, "+=" | "-=") { n.child_by_field_name("left") } else { None }
@@ -141,7 +142,7 @@ pub fn counter_bound<'t>(ctx: &Ctx<'t>, body: Node<'t>, exits: &[Exit<'t>]) -> O
                     let (l, r) = (n.child_by_field_name("left"), n.child_by_field_name("right"));
                     match (l, r) {
                         (Some(l), Some(r))
-                            if r.kind() == "binary_operator" && {
+                            if r.kind_fast() == "binary_operator" && {
                                 let t = ctx.text(r);
                                 let lt = ctx.text(l);
                                 (t.starts_with(lt) || t.ends_with(lt)) && (t.contains('+') || t.contains('-'))
@@ -154,7 +155,7 @@ pub fn counter_bound<'t>(ctx: &Ctx<'t>, body: Node<'t>, exits: &[Exit<'t>]) -> O
                 }
                 _ => None,
             };
-            if let Some(l) = left.filter(|l| matches!(l.kind(), "identifier" | "attribute")) {
+            if let Some(l) = left.filter(|l| matches!(l.kind_fast(), "identifier" | "attribute")) {
                 counters.push(ctx.text(l));
             }
         },
@@ -183,7 +184,7 @@ fn clock_call(ctx: &Ctx<'_>, call: Node<'_>) -> bool {
 
 fn has_clock(ctx: &Ctx<'_>, n: Node<'_>) -> bool {
     let found = std::cell::Cell::new(false);
-    walk(n, |_| !found.get(), |c| found.set(found.get() || (c.kind() == "call" && clock_call(ctx, c))));
+    walk(n, |_| !found.get(), |c| found.set(found.get() || (c.kind_fast() == "call" && clock_call(ctx, c))));
     found.get()
 }
 
@@ -209,7 +210,7 @@ pub fn time_bound<'t>(ctx: &Ctx<'t>, lp: Node<'t>, exits: &[Exit<'t>]) -> Option
                 *g,
                 |_| helper_call.get().is_none(),
                 |c| {
-                    if c.kind() == "call" {
+                    if c.kind_fast() == "call" {
                         let f = c.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
                         if helper.is_match(f.rsplit('.').next().unwrap_or(f)) {
                             helper_call.set(Some(c));
@@ -252,7 +253,7 @@ pub fn time_bound<'t>(ctx: &Ctx<'t>, lp: Node<'t>, exits: &[Exit<'t>]) -> Option
 /// Whether `target` is a tuple target (`pid, status = ...`) naming `name`.
 fn unpacks(ctx: &Ctx<'_>, target: Node<'_>, name: &str) -> bool {
     let mut c = target.walk();
-    matches!(target.kind(), "pattern_list" | "tuple_pattern")
+    matches!(target.kind_fast(), "pattern_list" | "tuple_pattern")
         && target.named_children(&mut c).any(|t| ctx.text(t) == name)
 }
 
@@ -261,9 +262,9 @@ pub fn assignments_to<'t>(ctx: &Ctx<'t>, scope: Node<'t>, name: &str) -> Vec<Nod
     let mut out = Vec::new();
     walk(
         scope,
-        |n| n.id() == scope.id() || !is_scope(n.kind()),
+        |n| n.id() == scope.id() || !is_scope(n.kind_fast()),
         |n| {
-            if n.kind() == "assignment"
+            if n.kind_fast() == "assignment"
                 && let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right"))
                 && (ctx.text(l) == name || unpacks(ctx, l, name))
             {

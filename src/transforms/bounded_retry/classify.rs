@@ -8,6 +8,7 @@
 //! The checks run from the most specific reason to leave a loop alone to the
 //! most general, so `check --explain` shows the most telling evidence.
 
+use crate::parse::KindFast;
 use tree_sitter::Node;
 
 use super::bounds::{self, first_line, line};
@@ -53,7 +54,7 @@ pub fn sleep_of<'t>(ctx: &Ctx<'t>, call: Node<'t>) -> Option<Sleep<'t>> {
     let func = call.child_by_field_name("function")?;
     // An attribute call is a sleep only if it is spelled `.sleep`; a bare name
     // may be an alias (`from time import sleep as nap`), so it is resolved.
-    let plausible = match func.kind() {
+    let plausible = match func.kind_fast() {
         "identifier" => true,
         "attribute" => func.child_by_field_name("attribute").is_some_and(|a| ctx.text(a) == "sleep"),
         _ => false,
@@ -62,22 +63,22 @@ pub fn sleep_of<'t>(ctx: &Ctx<'t>, call: Node<'t>) -> Option<Sleep<'t>> {
         return None;
     }
     let path = ctx.resolver().resolve(func)?;
-    let awaited = call.parent().is_some_and(|p| p.kind() == "await");
+    let awaited = call.parent().is_some_and(|p| p.kind_fast() == "await");
     if !(SLEEPS.contains(&path.as_str()) || (path == "asyncio.sleep" && awaited)) {
         return None;
     }
     let args = call.child_by_field_name("arguments")?;
     let mut cursor = args.walk();
-    let named: Vec<Node<'t>> = args.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+    let named: Vec<Node<'t>> = args.named_children(&mut cursor).filter(|n| n.kind_fast() != "comment").collect();
     let arg = named
         .first()
         .copied()
-        .map(|a| if a.kind() == "keyword_argument" { a.child_by_field_name("value").unwrap_or(a) } else { a });
+        .map(|a| if a.kind_fast() == "keyword_argument" { a.child_by_field_name("value").unwrap_or(a) } else { a });
     let is_yield = match arg {
         None => true,
         // A literal of a millisecond or less only lets other threads run: a
         // spin, which a bound counted in iterations would cut short at once.
-        Some(a) => matches!(a.kind(), "integer" | "float") && ctx.text(a).parse::<f64>().is_ok_and(|v| v <= 0.001),
+        Some(a) => matches!(a.kind_fast(), "integer" | "float") && ctx.text(a).parse::<f64>().is_ok_and(|v| v <= 0.001),
     };
     Some(Sleep { call, arg, is_yield })
 }
@@ -91,8 +92,8 @@ pub fn classify<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Class<'t> {
     let mut own_yield: Option<Node<'t>> = None;
     walk(
         body,
-        |n| n.id() == body.id() || !is_scope(n.kind()),
-        |n| match n.kind() {
+        |n| n.id() == body.id() || !is_scope(n.kind_fast()),
+        |n| match n.kind_fast() {
             "call" => {
                 if let Some(s) = sleep_of(ctx, n) {
                     if owner_loop(n).is_some_and(|o| o.id() == lp.id()) {
@@ -205,7 +206,7 @@ fn any_sleep_in<'t>(ctx: &Ctx<'t>, body: Node<'t>) -> Option<Node<'t>> {
         body,
         |_| found.get().is_none(),
         |n| {
-            if found.get().is_none() && n.kind() == "call" && sleep_of(ctx, n).is_some() {
+            if found.get().is_none() && n.kind_fast() == "call" && sleep_of(ctx, n).is_some() {
                 found.set(Some(n));
             }
         },

@@ -5,6 +5,7 @@
 //! not walked, and a `break`/`continue` belongs to its innermost loop. A
 //! `return` or `raise` in a nested loop does leave this loop, so it counts.
 
+use crate::parse::KindFast;
 use tree_sitter::Node;
 
 use crate::parse::walk;
@@ -53,7 +54,7 @@ impl Exit<'_> {
 pub fn owner_loop(n: Node<'_>) -> Option<Node<'_>> {
     let mut cur = n.parent();
     while let Some(p) = cur {
-        match p.kind() {
+        match p.kind_fast() {
             "while_statement" | "for_statement" => return Some(p),
             k if is_scope(k) => return None,
             _ => {}
@@ -74,10 +75,10 @@ pub fn exits_of<'t>(ctx: &Ctx<'t>, lp: Node<'t>, body: Node<'t>) -> Vec<Exit<'t>
     let mut continues: Vec<(Node<'t>, Vec<Node<'t>>)> = Vec::new();
     walk(
         body,
-        |n| n.id() == body.id() || !is_scope(n.kind()),
+        |n| n.id() == body.id() || !is_scope(n.kind_fast()),
         |n| {
             let mut extra_guards = Vec::new();
-            let kind = match n.kind() {
+            let kind = match n.kind_fast() {
                 "break_statement" | "continue_statement" if owner_loop(n).is_none_or(|o| o.id() != lp.id()) => return,
                 "break_statement" => ExitKind::Break,
                 "return_statement" => ExitKind::Return,
@@ -125,11 +126,11 @@ pub fn exits_of<'t>(ctx: &Ctx<'t>, lp: Node<'t>, body: Node<'t>) -> Vec<Exit<'t>
 /// A call statement that never returns: a test failure (raises) or a
 /// process exit.
 fn terminal_call(ctx: &Ctx<'_>, call: Node<'_>) -> Option<ExitKind> {
-    if call.parent().is_none_or(|p| p.kind() != "expression_statement") {
+    if call.parent().is_none_or(|p| p.kind_fast() != "expression_statement") {
         return None;
     }
     let func = call.child_by_field_name("function")?;
-    let last = match func.kind() {
+    let last = match func.kind_fast() {
         "attribute" => ctx.text(func.child_by_field_name("attribute")?),
         "identifier" => ctx.text(func),
         _ => return None,
@@ -145,7 +146,7 @@ fn terminal_call(ctx: &Ctx<'_>, call: Node<'_>) -> Option<ExitKind> {
 /// `with excutils.save_and_reraise_exception() as ctx:` and the like.
 fn reraise_block(ctx: &Ctx<'_>, with: Node<'_>) -> bool {
     let mut c = with.walk();
-    with.children(&mut c).any(|ch| ch.kind() == "with_clause" && ctx.text(ch).contains("reraise"))
+    with.children(&mut c).any(|ch| ch.kind_fast() == "with_clause" && ctx.text(ch).contains("reraise"))
 }
 
 /// What decides whether a re-raise block re-raises: the conditions of its
@@ -155,8 +156,8 @@ fn reraise_conditions<'t>(ctx: &Ctx<'t>, with: Node<'t>) -> Vec<Node<'t>> {
     let Some(body) = with.child_by_field_name("body") else { return out };
     walk(
         body,
-        |n| !is_scope(n.kind()),
-        |n| match n.kind() {
+        |n| !is_scope(n.kind_fast()),
+        |n| match n.kind_fast() {
             "if_statement" | "elif_clause" => out.extend(n.child_by_field_name("condition")),
             "assignment" => {
                 let left = n.child_by_field_name("left").map(|l| ctx.text(l)).unwrap_or("");
@@ -173,7 +174,7 @@ fn reraise_conditions<'t>(ctx: &Ctx<'t>, with: Node<'t>) -> Vec<Node<'t>> {
 /// `raise SystemExit(...)`, `raise KeyboardInterrupt`: the program ends.
 fn raises_process_exit(ctx: &Ctx<'_>, raise: Node<'_>) -> bool {
     let Some(value) = raise.named_child(0) else { return false };
-    let class = if value.kind() == "call" { value.child_by_field_name("function") } else { Some(value) };
+    let class = if value.kind_fast() == "call" { value.child_by_field_name("function") } else { Some(value) };
     class.is_some_and(|c| matches!(ctx.text(c), "SystemExit" | "KeyboardInterrupt"))
 }
 
@@ -190,7 +191,7 @@ fn guards_of<'t>(n: Node<'t>, body: Node<'t>) -> (Vec<Node<'t>>, Option<Node<'t>
         if p.id() == body.id() {
             break;
         }
-        match p.kind() {
+        match p.kind_fast() {
             "if_statement" | "elif_clause" | "while_statement" => {
                 if let Some(c) = p.child_by_field_name("condition")
                     && c.id() != child.id()
@@ -205,7 +206,7 @@ fn guards_of<'t>(n: Node<'t>, body: Node<'t>) -> (Vec<Node<'t>>, Option<Node<'t>
             "except_clause" | "except_group_clause" if handler.is_none() => handler = Some(p),
             "try_statement" => {
                 let in_body = p.child_by_field_name("body").is_some_and(|b| b.id() == child.id());
-                in_try |= in_body || child.kind() == "else_clause";
+                in_try |= in_body || child.kind_fast() == "else_clause";
             }
             _ => {}
         }
@@ -230,7 +231,7 @@ pub fn followed_by_leaving(lp: Node<'_>, call: Node<'_>) -> bool {
     loop {
         let mut next = stmt.next_named_sibling();
         while let Some(n) = next {
-            let leaves = match n.kind() {
+            let leaves = match n.kind_fast() {
                 "comment" => None,
                 "return_statement" | "raise_statement" => Some(true),
                 "break_statement" => Some(owner_loop(n).is_some_and(|o| o.id() == lp.id())),
@@ -254,10 +255,13 @@ pub fn followed_by_leaving(lp: Node<'_>, call: Node<'_>) -> bool {
         let mut holder = block;
         loop {
             let Some(p) = holder.parent() else { return false };
-            if p.kind() == "block" {
+            if p.kind_fast() == "block" {
                 break;
             }
-            if p.id() == lp.id() || matches!(p.kind(), "for_statement" | "while_statement") || is_scope(p.kind()) {
+            if p.id() == lp.id()
+                || matches!(p.kind_fast(), "for_statement" | "while_statement")
+                || is_scope(p.kind_fast())
+            {
                 return false;
             }
             holder = p;
@@ -273,7 +277,7 @@ fn in_try_body_with_handler(n: Node<'_>, lp: Node<'_>) -> bool {
         if p.id() == lp.id() {
             return false;
         }
-        if p.kind() == "try_statement"
+        if p.kind_fast() == "try_statement"
             && p.child_by_field_name("body").is_some_and(|b| b.id() == child.id())
             && has_handler(p)
         {
@@ -287,14 +291,14 @@ fn in_try_body_with_handler(n: Node<'_>, lp: Node<'_>) -> bool {
 
 fn has_call(n: Node<'_>) -> bool {
     let found = std::cell::Cell::new(false);
-    walk(n, |c| !found.get() && !is_scope(c.kind()), |c| found.set(found.get() || c.kind() == "call"));
+    walk(n, |c| !found.get() && !is_scope(c.kind_fast()), |c| found.set(found.get() || c.kind_fast() == "call"));
     found.get()
 }
 
 fn statement_of(n: Node<'_>) -> Node<'_> {
     let mut stmt = n;
     while let Some(p) = stmt.parent() {
-        if p.kind() == "block" || p.kind() == "module" {
+        if p.kind_fast() == "block" || p.kind_fast() == "module" {
             break;
         }
         stmt = p;
@@ -304,16 +308,16 @@ fn statement_of(n: Node<'_>) -> Node<'_> {
 
 fn has_handler(try_stmt: Node<'_>) -> bool {
     let mut c = try_stmt.walk();
-    try_stmt.named_children(&mut c).any(|n| matches!(n.kind(), "except_clause" | "except_group_clause"))
+    try_stmt.named_children(&mut c).any(|n| matches!(n.kind_fast(), "except_clause" | "except_group_clause"))
 }
 
 fn has_own_continue(lp: Node<'_>, n: Node<'_>) -> bool {
     let found = std::cell::Cell::new(false);
     walk(
         n,
-        |c| !found.get() && !is_scope(c.kind()),
+        |c| !found.get() && !is_scope(c.kind_fast()),
         |c| {
-            if c.kind() == "continue_statement" && owner_loop(c).is_some_and(|o| o.id() == lp.id()) {
+            if c.kind_fast() == "continue_statement" && owner_loop(c).is_some_and(|o| o.id() == lp.id()) {
                 found.set(true);
             }
         },

@@ -6,6 +6,7 @@
 //! and owns the per-file choices: the name of the `time` module and the
 //! names each loop introduces.
 
+use crate::parse::KindFast;
 mod bounds;
 pub mod classify;
 mod exits;
@@ -117,13 +118,13 @@ fn skipped(ctx: &Ctx<'_>, lp: Node<'_>, class: &str, evidence: String) -> Findin
 /// `while True:`, `while 1:`, `while (True):`.
 fn is_forever(ctx: &Ctx<'_>, cond: Node<'_>) -> bool {
     let mut c = cond;
-    while c.kind() == "parenthesized_expression" {
+    while c.kind_fast() == "parenthesized_expression" {
         match c.named_child(0) {
             Some(inner) => c = inner,
             None => return false,
         }
     }
-    match c.kind() {
+    match c.kind_fast() {
         "true" => true,
         "integer" => ctx.text(c).parse::<i64>().is_ok_and(|v| v != 0),
         _ => false,

@@ -15,6 +15,7 @@
 //! a `while True:` loop never ran; the `raise` becomes its first statement,
 //! so it still never runs.
 
+use crate::parse::KindFast;
 use tree_sitter::Node;
 
 use super::{BoundedRetry, Candidate, LoopNames};
@@ -33,7 +34,7 @@ fn float_literal(s: f64) -> String {
 /// The first statement of a block that is not a comment.
 fn first_statement(block: Node<'_>) -> Option<Node<'_>> {
     let mut c = block.walk();
-    block.named_children(&mut c).find(|n| n.kind() != "comment")
+    block.named_children(&mut c).find(|n| n.kind_fast() != "comment")
 }
 
 impl BoundedRetry {
@@ -61,7 +62,7 @@ impl BoundedRetry {
         let exc_name = if self.raise { Some(self.exception.name_at(ctx, lp, &mut header)?) } else { None };
         for s in &c.sleeps {
             let arg = s.arg.ok_or("a sleep without a duration")?;
-            if matches!(arg.kind(), "list_splat" | "dictionary_splat" | "keyword_argument") {
+            if matches!(arg.kind_fast(), "list_splat" | "dictionary_splat" | "keyword_argument") {
                 return Err(format!("cannot clamp the sleep argument `{}`", ctx.text(arg)));
             }
         }
@@ -119,7 +120,7 @@ impl BoundedRetry {
 /// End of the header of a `while` loop or an `else:` clause (its colon).
 pub(super) fn header_end(n: Node<'_>) -> usize {
     let mut c = n.walk();
-    let colon = n.children(&mut c).find(|n| n.kind() == ":").map(|n| n.end_byte());
+    let colon = n.children(&mut c).find(|n| n.kind_fast() == ":").map(|n| n.end_byte());
     colon.unwrap_or(n.start_byte())
 }
 

@@ -3,6 +3,7 @@
 //! child process or thread does. Such loops sleep between items or checks,
 //! but a bound would cut real work short, so they are left alone.
 
+use crate::parse::KindFast;
 use tree_sitter::Node;
 
 use super::bounds::{assignments_to, first_line, line};
@@ -72,18 +73,18 @@ fn sources<'t>(ctx: &Ctx<'t>, body: Node<'t>, guard: Node<'t>) -> Vec<&'t str> {
     let mut names = Vec::new();
     walk(
         guard,
-        |n| !is_scope(n.kind()),
-        |n| match n.kind() {
+        |n| !is_scope(n.kind_fast()),
+        |n| match n.kind_fast() {
             "call" => out.extend(called(ctx, n)),
-            "identifier" if n.parent().is_none_or(|p| p.kind() != "attribute") => names.push(ctx.text(n)),
+            "identifier" if n.parent().is_none_or(|p| p.kind_fast() != "attribute") => names.push(ctx.text(n)),
             _ => {}
         },
     );
     for name in names {
         for rhs in assignments_to(ctx, body, name) {
-            let value = if rhs.kind() == "await" { rhs.named_child(0) } else { Some(rhs) };
-            let value = value.map(|v| if v.kind() == "subscript" { v.named_child(0).unwrap_or(v) } else { v });
-            out.extend(value.filter(|v| v.kind() == "call").and_then(|c| called(ctx, c)));
+            let value = if rhs.kind_fast() == "await" { rhs.named_child(0) } else { Some(rhs) };
+            let value = value.map(|v| if v.kind_fast() == "subscript" { v.named_child(0).unwrap_or(v) } else { v });
+            out.extend(value.filter(|v| v.kind_fast() == "call").and_then(|c| called(ctx, c)));
         }
     }
     out
@@ -92,7 +93,7 @@ fn sources<'t>(ctx: &Ctx<'t>, body: Node<'t>, guard: Node<'t>) -> Vec<&'t str> {
 /// The last segment of a call's function: `waitpid` for `os.waitpid(...)`.
 fn called<'t>(ctx: &Ctx<'t>, call: Node<'t>) -> Option<&'t str> {
     let f = call.child_by_field_name("function")?;
-    match f.kind() {
+    match f.kind_fast() {
         "identifier" => Some(ctx.text(f)),
         "attribute" => f.child_by_field_name("attribute").map(|a| ctx.text(a)),
         _ => None,

@@ -4,6 +4,7 @@
 //! entry point, typically). Callers in other files are not listed: the
 //! engine runs transforms one file at a time.
 
+use crate::parse::KindFast;
 use tree_sitter::Node;
 
 use super::ID;
@@ -14,19 +15,19 @@ use crate::transforms::{Ctx, Finding, FindingKind};
 /// The class a function is a method of, if it is one.
 fn class_of(f: Node<'_>) -> Option<Node<'_>> {
     let mut up = f.parent()?;
-    if up.kind() == "decorated_definition" {
+    if up.kind_fast() == "decorated_definition" {
         up = up.parent()?;
     }
-    up.parent().filter(|c| up.kind() == "block" && c.kind() == "class_definition")
+    up.parent().filter(|c| up.kind_fast() == "block" && c.kind_fast() == "class_definition")
 }
 
 /// Whether a function is defined at module level.
 fn is_top_level(f: Node<'_>) -> bool {
     let mut up = f.parent();
-    if up.is_some_and(|u| u.kind() == "decorated_definition") {
+    if up.is_some_and(|u| u.kind_fast() == "decorated_definition") {
         up = up.and_then(|u| u.parent());
     }
-    up.is_some_and(|u| u.kind() == "module")
+    up.is_some_and(|u| u.kind_fast() == "module")
 }
 
 fn is_inside(n: Node<'_>, ancestor: Node<'_>) -> bool {
@@ -67,9 +68,9 @@ pub fn list(
         for pos in memchr::memmem::find_iter(ctx.src.as_bytes(), name.as_bytes()) {
             let Some(leaf) = ctx.root().descendant_for_byte_range(pos, pos + name.len()) else { continue };
             let callee =
-                if leaf.parent().is_some_and(|p| p.kind() == "attribute") { leaf.parent() } else { Some(leaf) };
+                if leaf.parent().is_some_and(|p| p.kind_fast() == "attribute") { leaf.parent() } else { Some(leaf) };
             let Some(callee) = callee else { continue };
-            let Some(call) = callee.parent().filter(|c| c.kind() == "call") else { continue };
+            let Some(call) = callee.parent().filter(|c| c.kind_fast() == "call") else { continue };
             if call.child_by_field_name("function").is_some_and(|fun| fun.id() == callee.id())
                 && calls(ctx, callee, name, *f)
             {
@@ -83,7 +84,7 @@ pub fn list(
         out.push(note(call, format!("calls `{}()`", qualified_name(f, ctx.src))));
     }
     for (kw, name) in registrations {
-        let Some(manager) = kw.parent().and_then(|args| args.parent()).filter(|c| c.kind() == "call") else {
+        let Some(manager) = kw.parent().and_then(|args| args.parent()).filter(|c| c.kind_fast() == "call") else {
             continue;
         };
         let Some((_, f)) = named.iter().find(|(n, _)| n == name) else { continue };
@@ -112,7 +113,7 @@ pub fn hidden(ctx: &Ctx<'_>, f: Node<'_>, mentioned: &dyn Fn(&str, std::ops::Ran
 
 /// Whether `callee` (a call's function) refers to function `f` named `name`.
 fn calls(ctx: &Ctx<'_>, callee: Node<'_>, name: &str, f: Node<'_>) -> bool {
-    match (callee.kind(), class_of(f)) {
+    match (callee.kind_fast(), class_of(f)) {
         // `name(...)` with the module-level function in scope.
         ("identifier", None) => ctx.text(callee) == name && is_top_level(f) && !locally_bound(ctx, name, callee),
         // `self.name(...)`/`cls.name(...)` inside the class, `Class.name(...)` anywhere.

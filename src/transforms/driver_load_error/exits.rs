@@ -2,6 +2,7 @@
 //! only call `sys.exit`, `exit` or `quit`, resolved through imports so
 //! `from sys import exit as die` counts and a local `def exit` does not.
 
+use crate::parse::KindFast;
 use tree_sitter::Node;
 
 use crate::transforms::Ctx;
@@ -21,11 +22,11 @@ pub struct Exit<'t> {
 /// The exit in statement `n`, if it is one.
 pub fn exit_of<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<Exit<'t>> {
     let r = ctx.resolver();
-    match n.kind() {
+    match n.kind_fast() {
         "raise_statement" => {
             let e = n.named_child(0)?;
             let cause = n.child_by_field_name("cause");
-            let (callee, arg) = match e.kind() {
+            let (callee, arg) = match e.kind_fast() {
                 "call" => (e.child_by_field_name("function")?, single_arg(e)),
                 _ => (e, Some(None)),
             };
@@ -41,7 +42,7 @@ pub fn exit_of<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<Exit<'t>> {
             })
         }
         "expression_statement" if n.named_child_count() == 1 => {
-            let call = n.named_child(0).filter(|c| c.kind() == "call")?;
+            let call = n.named_child(0).filter(|c| c.kind_fast() == "call")?;
             let f = call.child_by_field_name("function")?;
             if !could_be_exit(ctx, f) {
                 return None;
@@ -64,17 +65,17 @@ pub fn exit_of<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<Exit<'t>> {
 fn could_be_exit(ctx: &Ctx<'_>, f: Node<'_>) -> bool {
     let text = ctx.text(f);
     let last = text.rsplit('.').next().unwrap_or(text).trim();
-    matches!(last, "exit" | "quit") || (f.kind() == "identifier" && ctx.resolver().imports_anywhere(text))
+    matches!(last, "exit" | "quit") || (f.kind_fast() == "identifier" && ctx.resolver().imports_anywhere(text))
 }
 
 /// A call to something *spelled* `exit`/`quit`/`sys.exit` that is not the
 /// process exit because a local binding shadows it, as `(spelling, what it
 /// is here)`.
 pub fn shadowed_exit<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<(&'t str, &'static str)> {
-    if n.kind() != "expression_statement" || n.named_child_count() != 1 {
+    if n.kind_fast() != "expression_statement" || n.named_child_count() != 1 {
         return None;
     }
-    let call = n.named_child(0).filter(|c| c.kind() == "call")?;
+    let call = n.named_child(0).filter(|c| c.kind_fast() == "call")?;
     let f = call.child_by_field_name("function")?;
     let spelled = ctx.text(f);
     if !matches!(spelled, "exit" | "quit" | "sys.exit") {
@@ -92,10 +93,10 @@ pub fn shadowed_exit<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<(&'t str, &'stati
 fn single_arg(call: Node<'_>) -> Option<Option<Node<'_>>> {
     let args = call.child_by_field_name("arguments")?;
     let mut c = args.walk();
-    let named: Vec<Node<'_>> = args.named_children(&mut c).filter(|n| n.kind() != "comment").collect();
+    let named: Vec<Node<'_>> = args.named_children(&mut c).filter(|n| n.kind_fast() != "comment").collect();
     match named.as_slice() {
         [] => Some(None),
-        [a] if !matches!(a.kind(), "keyword_argument" | "list_splat" | "dictionary_splat") => Some(Some(*a)),
+        [a] if !matches!(a.kind_fast(), "keyword_argument" | "list_splat" | "dictionary_splat") => Some(Some(*a)),
         _ => None,
     }
 }
@@ -106,15 +107,15 @@ fn single_arg(call: Node<'_>) -> Option<Option<Node<'_>>> {
 /// prints the text and exits with status 1: that text is a message.)
 pub fn is_status(ctx: &Ctx<'_>, arg: Option<Node<'_>>) -> bool {
     let Some(a) = arg else { return true };
-    match a.kind() {
+    match a.kind_fast() {
         "integer" | "none" | "true" | "false" => true,
-        "unary_operator" => a.named_child(0).is_some_and(|x| x.kind() == "integer"),
+        "unary_operator" => a.named_child(0).is_some_and(|x| x.kind_fast() == "integer"),
         "parenthesized_expression" => is_status(ctx, a.named_child(0)),
         "identifier" | "attribute" => {
             let last = ctx.text(a).rsplit('.').next().unwrap_or("");
             let constant = last.chars().any(|c| c.is_ascii_uppercase())
                 && last.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-            let status_name = a.kind() == "identifier"
+            let status_name = a.kind_fast() == "identifier"
                 && matches!(
                     last,
                     "rc" | "ret"
@@ -137,7 +138,7 @@ pub fn is_status(ctx: &Ctx<'_>, arg: Option<Node<'_>>) -> bool {
 /// failed.
 pub fn is_success(ctx: &Ctx<'_>, arg: Option<Node<'_>>) -> bool {
     match arg {
-        Some(a) if a.kind() == "parenthesized_expression" => is_success(ctx, a.named_child(0)),
+        Some(a) if a.kind_fast() == "parenthesized_expression" => is_success(ctx, a.named_child(0)),
         Some(a) => matches!(ctx.text(a).rsplit('.').next(), Some("0" | "False" | "EX_OK" | "EXIT_SUCCESS")),
         None => false,
     }

@@ -6,6 +6,7 @@
 //! `try` is an optional dependency, and exiting when it is missing is a
 //! packaging decision, not a driver-loading failure.
 
+use crate::parse::KindFast;
 use std::cell::Cell;
 
 use tree_sitter::Node;
@@ -75,7 +76,7 @@ fn name_arg(loader: &str) -> Option<NameArg> {
 /// spelling when a local binding hides what it is).
 pub fn loader_of<'l>(loaders: &'l [String], ctx: &Ctx<'_>, call: Node<'_>) -> Option<&'l str> {
     let f = call.child_by_field_name("function")?;
-    if !matches!(f.kind(), "identifier" | "attribute") {
+    if !matches!(f.kind_fast(), "identifier" | "attribute") {
         return None;
     }
     let path = ctx.resolver().resolve(f).unwrap_or_else(|| ctx.text(f).to_owned());
@@ -88,9 +89,9 @@ pub fn loader_of<'l>(loaders: &'l [String], ctx: &Ctx<'_>, call: Node<'_>) -> Op
 pub fn driver_name<'t>(ctx: &Ctx<'t>, loader: &str, call: Node<'t>) -> Option<(Node<'t>, bool)> {
     let args = call.child_by_field_name("arguments")?;
     let mut c = args.walk();
-    let all: Vec<Node<'t>> = args.named_children(&mut c).filter(|a| a.kind() != "comment").collect();
+    let all: Vec<Node<'t>> = args.named_children(&mut c).filter(|a| a.kind_fast() != "comment").collect();
     let keyword = |names: &[&str]| {
-        all.iter().filter(|a| a.kind() == "keyword_argument").find_map(|a| {
+        all.iter().filter(|a| a.kind_fast() == "keyword_argument").find_map(|a| {
             let k = a.child_by_field_name("name").map(|n| ctx.text(n)).unwrap_or("");
             if names.contains(&k) { a.child_by_field_name("value") } else { None }
         })
@@ -98,7 +99,7 @@ pub fn driver_name<'t>(ctx: &Ctx<'t>, loader: &str, call: Node<'t>) -> Option<(N
     let positional: Vec<Node<'t>> = all
         .iter()
         .copied()
-        .filter(|a| !matches!(a.kind(), "keyword_argument" | "list_splat" | "dictionary_splat"))
+        .filter(|a| !matches!(a.kind_fast(), "keyword_argument" | "list_splat" | "dictionary_splat"))
         .collect();
     match name_arg(loader) {
         Some(spec) => {
@@ -120,13 +121,13 @@ pub fn driver_name<'t>(ctx: &Ctx<'t>, loader: &str, call: Node<'t>) -> Option<(N
 
 /// A literal (without interpolation) or an ALL_CAPS constant.
 fn is_fixed(ctx: &Ctx<'_>, value: Node<'_>) -> bool {
-    match value.kind() {
+    match value.kind_fast() {
         "string" | "concatenated_string" => {
             let interpolated = Cell::new(false);
             walk(
                 value,
                 |_| !interpolated.get(),
-                |n| interpolated.set(interpolated.get() || n.kind() == "interpolation"),
+                |n| interpolated.set(interpolated.get() || n.kind_fast() == "interpolation"),
             );
             !interpolated.get()
         }
@@ -144,17 +145,17 @@ fn is_fixed(ctx: &Ctx<'_>, value: Node<'_>) -> bool {
 /// (`for package in PACKAGES:`, `for m in ("a", "b"):`): every module the
 /// loop imports is written in the source, like `import_module("a")`.
 fn loops_over_fixed(ctx: &Ctx<'_>, name: Node<'_>) -> bool {
-    if name.kind() != "identifier" {
+    if name.kind_fast() != "identifier" {
         return false;
     }
     let mut cur = name.parent();
-    while let Some(p) = cur.filter(|p| !is_scope(p.kind())) {
-        if p.kind() == "for_statement"
+    while let Some(p) = cur.filter(|p| !is_scope(p.kind_fast())) {
+        if p.kind_fast() == "for_statement"
             && p.child_by_field_name("left").is_some_and(|l| ctx.text(l) == ctx.text(name))
             && let Some(right) = p.child_by_field_name("right")
         {
             let mut c = right.walk();
-            return match right.kind() {
+            return match right.kind_fast() {
                 "list" | "tuple" | "set" => right.named_children(&mut c).all(|e| is_fixed(ctx, e)),
                 _ => is_fixed(ctx, right),
             };
@@ -172,8 +173,8 @@ pub fn try_loads<'t>(loaders: &[String], ctx: &Ctx<'t>, try_stmt: Node<'t>) -> O
     let mut fixed = None;
     walk(
         body,
-        |n| driver.get().is_none() && (n.id() == body.id() || !is_scope(n.kind())),
-        |n| match n.kind() {
+        |n| driver.get().is_none() && (n.id() == body.id() || !is_scope(n.kind_fast())),
+        |n| match n.kind_fast() {
             "call" if driver.get().is_none() => {
                 if let Some(loader) = loader_of(loaders, ctx, n) {
                     match driver_name(ctx, loader, n) {
@@ -194,15 +195,15 @@ pub fn try_loads<'t>(loaders: &[String], ctx: &Ctx<'t>, try_stmt: Node<'t>) -> O
 pub fn caught<'t>(ctx: &Ctx<'t>, handler: Node<'t>) -> Option<Vec<&'t str>> {
     let mut value = handler.child_by_field_name("value")?;
     // `except E as e` parses as `value: (as_pattern E alias: ...)`.
-    if value.kind() == "as_pattern" {
+    if value.kind_fast() == "as_pattern" {
         value = value.named_child(0)?;
     }
     let mut names = Vec::new();
     walk(
         value,
-        |n| n.kind() != "attribute",
+        |n| n.kind_fast() != "attribute",
         |n| {
-            if matches!(n.kind(), "identifier" | "attribute") {
+            if matches!(n.kind_fast(), "identifier" | "attribute") {
                 names.push(ctx.text(n).rsplit('.').next().unwrap_or(""));
             }
         },
@@ -225,9 +226,9 @@ pub fn entry_point(ctx: &Ctx<'_>, node: Node<'_>) -> Option<String> {
         if trimmed == "main" || name.ends_with("_main") || trimmed.starts_with("main_") {
             return Some(format!("`{name}()` is an entry point"));
         }
-        if let Some(d) = f.parent().filter(|p| p.kind() == "decorated_definition") {
+        if let Some(d) = f.parent().filter(|p| p.kind_fast() == "decorated_definition") {
             let mut c = d.walk();
-            for dec in d.children(&mut c).filter(|n| n.kind() == "decorator") {
+            for dec in d.children(&mut c).filter(|n| n.kind_fast() == "decorator") {
                 let text = ctx.text(dec).trim_start_matches('@');
                 let head = text.split('(').next().unwrap_or(text).trim();
                 let last = head.rsplit('.').next().unwrap_or(head);
@@ -240,7 +241,7 @@ pub fn entry_point(ctx: &Ctx<'_>, node: Node<'_>) -> Option<String> {
     }
     let mut cur = node.parent();
     while let Some(p) = cur {
-        if p.kind() == "if_statement" {
+        if p.kind_fast() == "if_statement" {
             let cond = p.child_by_field_name("condition").map(|c| ctx.text(c)).unwrap_or("");
             if cond.contains("__name__") && cond.contains("__main__") {
                 return Some("the module's `__main__` block is an entry point".into());
@@ -255,7 +256,7 @@ pub fn entry_point(ctx: &Ctx<'_>, node: Node<'_>) -> Option<String> {
 /// condition tests the driver name the loader gets: the "no driver
 /// configured" checks (`if not conf.driver:`, `if name is None:`).
 pub fn driver_checks<'t>(ctx: &Ctx<'t>, try_stmt: Node<'t>, name: Node<'t>) -> Vec<Node<'t>> {
-    if !matches!(name.kind(), "identifier" | "attribute") {
+    if !matches!(name.kind_fast(), "identifier" | "attribute") {
         return Vec::new();
     }
     let wanted = ctx.text(name);
@@ -263,9 +264,9 @@ pub fn driver_checks<'t>(ctx: &Ctx<'t>, try_stmt: Node<'t>, name: Node<'t>) -> V
     let mut out = Vec::new();
     walk(
         scope,
-        |n| n.start_byte() < try_stmt.start_byte() && (n.id() == scope.id() || !is_scope(n.kind())),
+        |n| n.start_byte() < try_stmt.start_byte() && (n.id() == scope.id() || !is_scope(n.kind_fast())),
         |n| {
-            if n.kind() != "if_statement" || n.end_byte() > try_stmt.start_byte() {
+            if n.kind_fast() != "if_statement" || n.end_byte() > try_stmt.start_byte() {
                 return;
             }
             let Some(cond) = n.child_by_field_name("condition") else { return };
@@ -274,7 +275,7 @@ pub fn driver_checks<'t>(ctx: &Ctx<'t>, try_stmt: Node<'t>, name: Node<'t>) -> V
                 cond,
                 |_| !tests_name.get(),
                 |e| {
-                    if matches!(e.kind(), "identifier" | "attribute") && ctx.text(e) == wanted {
+                    if matches!(e.kind_fast(), "identifier" | "attribute") && ctx.text(e) == wanted {
                         tests_name.set(true);
                     }
                 },
@@ -302,7 +303,7 @@ mod tests {
         let tree = crate::parse::parse(src).unwrap();
         let ctx = Ctx::new(src, &tree, "    ", "\n");
         let mut found = None;
-        walk(ctx.root(), |_| true, |n| found = found.or(Some(n).filter(|n| n.kind() == "try_statement")));
+        walk(ctx.root(), |_| true, |n| found = found.or(Some(n).filter(|n| n.kind_fast() == "try_statement")));
         match try_loads(&loaders(), &ctx, found.expect("a try statement")) {
             Some(Loads::Driver(_)) => "driver",
             Some(Loads::Fixed(_)) => "fixed",
@@ -354,9 +355,9 @@ mod tests {
             ctx.root(),
             |_| true,
             |n| {
-                if n.kind() == "identifier"
+                if n.kind_fast() == "identifier"
                     && ctx.text(n).len() == 1
-                    && n.parent().unwrap().kind() == "expression_statement"
+                    && n.parent().unwrap().kind_fast() == "expression_statement"
                 {
                     got.push((ctx.text(n).to_owned(), entry_point(&ctx, n).is_some()));
                 }

@@ -14,6 +14,7 @@
 //! reported as skipped with the reason, and the call sites of rewritten
 //! functions are listed ([`callers`]), so `check --explain` shows both.
 
+use crate::parse::KindFast;
 mod callers;
 mod exits;
 mod loaders;
@@ -99,7 +100,10 @@ impl Transform for DriverLoadError {
         findings.iter().filter(|f| f.transform == ID && matches!(f.kind, FindingKind::Site(_))).any(|f| {
             let node = ctx.root().descendant_for_byte_range(f.range.start, f.range.start);
             let func = node.and_then(|n| {
-                crate::parse::ancestors(ctx.root(), n).into_iter().rev().find(|a| a.kind() == "function_definition")
+                crate::parse::ancestors(ctx.root(), n)
+                    .into_iter()
+                    .rev()
+                    .find(|a| a.kind_fast() == "function_definition")
             });
             // A site outside any function has no callers to list.
             func.is_some_and(|func| callers::hidden(ctx, func, mentioned))
@@ -117,7 +121,7 @@ impl Transform for DriverLoadError {
         for region in &regions {
             walk(
                 region.node,
-                |n| n.id() == region.node.id() || !is_scope(n.kind()),
+                |n| n.id() == region.node.id() || !is_scope(n.kind_fast()),
                 |n| {
                     if let Some(exit) = exit_of(ctx, n) {
                         if seen.insert(exit.stmt.id()) {
@@ -189,12 +193,12 @@ fn exit_statements<'t>(ctx: &Ctx<'t>) -> Vec<Node<'t>> {
         for pos in memchr::memmem::find_iter(bytes, word.as_bytes()) {
             let Some(mut n) = ctx.root().descendant_for_byte_range(pos, pos + word.len()) else { continue };
             while let Some(p) = n.parent() {
-                if matches!(n.kind(), "raise_statement" | "expression_statement") || is_scope(n.kind()) {
+                if matches!(n.kind_fast(), "raise_statement" | "expression_statement") || is_scope(n.kind_fast()) {
                     break;
                 }
                 n = p;
             }
-            if matches!(n.kind(), "raise_statement" | "expression_statement") {
+            if matches!(n.kind_fast(), "raise_statement" | "expression_statement") {
                 out.push(n);
             }
         }
@@ -235,7 +239,7 @@ impl DriverLoadError {
     fn registrations<'t>(&self, ctx: &Ctx<'t>) -> Vec<(Node<'t>, &'t str, Callback)> {
         let mut out = Vec::new();
         for value in ctx.captures(self.spec, "callback") {
-            let Some(kw) = value.parent().filter(|p| p.kind() == "keyword_argument") else { continue };
+            let Some(kw) = value.parent().filter(|p| p.kind_fast() == "keyword_argument") else { continue };
             let key = kw.child_by_field_name("name").map(|k| ctx.text(k)).unwrap_or("");
             let kind =
                 if key == "on_load_failure_callback" { Callback::LoadFailure } else { Callback::MissingEntrypoints };
@@ -251,7 +255,7 @@ impl DriverLoadError {
         let mut handlers = Vec::new();
         let mut checks = Vec::new();
         for h in ctx.captures(self.spec, "handler") {
-            let Some(try_stmt) = h.parent().filter(|p| p.kind() == "try_statement") else { continue };
+            let Some(try_stmt) = h.parent().filter(|p| p.kind_fast() == "try_statement") else { continue };
             let Some(Loads::Driver(call)) = try_loads(&self.loaders, ctx, try_stmt) else { continue };
             if !catches_load_error(ctx, h) || entry_point(ctx, h).is_some() {
                 continue;
@@ -339,7 +343,7 @@ impl DriverLoadError {
         // else the first driver load in the function.
         let call = handler
             .and_then(|h| h.parent())
-            .filter(|t| t.kind() == "try_statement")
+            .filter(|t| t.kind_fast() == "try_statement")
             .and_then(|t| match try_loads(&self.loaders, ctx, t) {
                 Some(Loads::Driver(c)) => Some(c),
                 _ => None,
@@ -387,7 +391,7 @@ impl DriverLoadError {
     fn why_not<'t>(&self, ctx: &Ctx<'t>, exit: &Exit<'t>, regions: &[Region<'t>]) -> (&'static str, String) {
         let at = place(ctx, exit.stmt);
         let handler = enclosing_handler(exit.stmt);
-        let try_stmt = handler.and_then(|h| h.parent()).filter(|t| t.kind() == "try_statement");
+        let try_stmt = handler.and_then(|h| h.parent()).filter(|t| t.kind_fast() == "try_statement");
         match (handler, try_stmt.and_then(|t| try_loads(&self.loaders, ctx, t))) {
             (Some(h), Some(Loads::Driver(call))) if catches_load_error(ctx, h) => {
                 let reason = entry_point(ctx, h).unwrap_or_default();

@@ -2,6 +2,7 @@
 //! the exception's name (defined, reused or imported), the handler binding,
 //! the message kept or rebuilt from what is in scope, and the docstring.
 
+use crate::parse::KindFast;
 use std::cell::{Cell, RefCell};
 
 use regex::Regex;
@@ -46,8 +47,8 @@ impl HandlerNames {
     fn name(&self, ctx: &Ctx<'_>, handler: Node<'_>) -> String {
         let mut depth = 0;
         let mut cur = handler.parent();
-        while let Some(p) = cur.filter(|p| !is_scope(p.kind())) {
-            depth += usize::from(p.kind() == "except_clause");
+        while let Some(p) = cur.filter(|p| !is_scope(p.kind_fast())) {
+            depth += usize::from(p.kind_fast() == "except_clause");
             cur = p.parent();
         }
         let mut names = self.by_depth.borrow_mut();
@@ -123,7 +124,7 @@ fn realign(ctx: &Ctx<'_>, node: Node<'_>, column: usize) -> String {
         node,
         |_| !multiline_string.get(),
         |n| {
-            if n.kind() == "string" && n.start_position().row != n.end_position().row {
+            if n.kind_fast() == "string" && n.start_position().row != n.end_position().row {
                 multiline_string.set(true);
             }
         },
@@ -155,9 +156,9 @@ fn callback_params<'t>(ctx: &Ctx<'t>, f: Node<'t>) -> Vec<&'t str> {
     let Some(params) = f.child_by_field_name("parameters") else { return Vec::new() };
     let mut c = params.walk();
     let names: Vec<&str> =
-        params.named_children(&mut c).filter(|p| p.kind() == "identifier").map(|p| ctx.text(p)).collect();
-    let in_class = f.parent().is_some_and(|p| p.kind() == "block")
-        && f.parent().and_then(|b| b.parent()).is_some_and(|c| c.kind() == "class_definition");
+        params.named_children(&mut c).filter(|p| p.kind_fast() == "identifier").map(|p| ctx.text(p)).collect();
+    let in_class = f.parent().is_some_and(|p| p.kind_fast() == "block")
+        && f.parent().and_then(|b| b.parent()).is_some_and(|c| c.kind_fast() == "class_definition");
     match names.split_first() {
         Some((first, rest)) if in_class && matches!(*first, "self" | "cls") => rest.to_vec(),
         _ => names,
@@ -244,10 +245,10 @@ pub fn locally_bound(ctx: &Ctx<'_>, name: &str, at: Node<'_>) -> bool {
 pub fn enclosing_handler(n: Node<'_>) -> Option<Node<'_>> {
     let mut cur = n.parent();
     while let Some(p) = cur {
-        if is_scope(p.kind()) {
+        if is_scope(p.kind_fast()) {
             return None;
         }
-        if p.kind() == "except_clause" {
+        if p.kind_fast() == "except_clause" {
             return Some(p);
         }
         cur = p.parent();
@@ -259,7 +260,7 @@ pub fn enclosing_handler(n: Node<'_>) -> Option<Node<'_>> {
 fn bind_handler(ctx: &Ctx<'_>, h: Node<'_>, names: &HandlerNames, edits: &mut Vec<Edit>) -> Result<String, String> {
     let value = h.child_by_field_name("value");
     // `except E as e` parses as `value: (as_pattern E alias: (as_pattern_target e))`.
-    if let Some(alias) = value.filter(|v| v.kind() == "as_pattern").and_then(|v| v.child_by_field_name("alias")) {
+    if let Some(alias) = value.filter(|v| v.kind_fast() == "as_pattern").and_then(|v| v.child_by_field_name("alias")) {
         let name = ctx.text(alias).trim();
         if name.chars().all(|c| c.is_alphanumeric() || c == '_') {
             return Ok(name.to_owned());
@@ -267,7 +268,7 @@ fn bind_handler(ctx: &Ctx<'_>, h: Node<'_>, names: &HandlerNames, edits: &mut Ve
         return Err(format!("the handler binds `{name}`, not a plain name"));
     }
     let mut c = h.walk();
-    if h.children(&mut c).any(|n| n.kind() == ",") {
+    if h.children(&mut c).any(|n| n.kind_fast() == ",") {
         return Err("Python 2 `except X, e:` syntax".into());
     }
     let name = names.name(ctx, h);
@@ -275,7 +276,7 @@ fn bind_handler(ctx: &Ctx<'_>, h: Node<'_>, names: &HandlerNames, edits: &mut Ve
         Some(v) => edits.push(Edit::insert(v.end_byte(), format!(" as {name}"))),
         None => {
             // Bare `except:` catches everything, exactly as `except BaseException` does.
-            let kw = h.child(0).filter(|k| k.kind() == "except").ok_or("unexpected except clause")?;
+            let kw = h.child(0).filter(|k| k.kind_fast() == "except").ok_or("unexpected except clause")?;
             edits.push(Edit::insert(kw.end_byte(), format!(" BaseException as {name}")));
         }
     }
@@ -290,13 +291,13 @@ fn logged_message(ctx: &Ctx<'_>, stmt: Node<'_>, layout: Layout) -> Option<Strin
     for _ in 0..3 {
         let p = prev?;
         prev = p.prev_named_sibling();
-        if p.kind() == "comment" {
+        if p.kind_fast() == "comment" {
             continue;
         }
-        let call = p.named_child(0).filter(|c| p.kind() == "expression_statement" && c.kind() == "call")?;
+        let call = p.named_child(0).filter(|c| p.kind_fast() == "expression_statement" && c.kind_fast() == "call")?;
         let f = call.child_by_field_name("function")?;
-        let is_print = f.kind() == "identifier" && ctx.text(f) == "print" && !ctx.resolver().is_bound("print", f);
-        let method = f.child_by_field_name("attribute").filter(|_| f.kind() == "attribute").map(|a| ctx.text(a));
+        let is_print = f.kind_fast() == "identifier" && ctx.text(f) == "print" && !ctx.resolver().is_bound("print", f);
+        let method = f.child_by_field_name("attribute").filter(|_| f.kind_fast() == "attribute").map(|a| ctx.text(a));
         let logs = matches!(method, Some("error" | "exception" | "critical" | "fatal" | "warning" | "warn"));
         if !is_print && !logs {
             continue;
@@ -304,7 +305,7 @@ fn logged_message(ctx: &Ctx<'_>, stmt: Node<'_>, layout: Layout) -> Option<Strin
         let args = call.child_by_field_name("arguments")?;
         let mut c = args.walk();
         let positional: Vec<Node<'_>> =
-            args.named_children(&mut c).filter(|n| !matches!(n.kind(), "comment" | "keyword_argument")).collect();
+            args.named_children(&mut c).filter(|n| !matches!(n.kind_fast(), "comment" | "keyword_argument")).collect();
         let (first, rest) = positional.split_first()?;
         let format = realign(ctx, *first, layout.column);
         if is_print {
@@ -320,7 +321,7 @@ fn logged_message(ctx: &Ctx<'_>, stmt: Node<'_>, layout: Layout) -> Option<Strin
         return match rest {
             [] => Some(format),
             _ if !is_format(ctx, *first) => None,
-            [d] if d.kind() == "dictionary" => Some(format!("{format}{sep}% {}", ctx.text(*d))),
+            [d] if d.kind_fast() == "dictionary" => Some(format!("{format}{sep}% {}", ctx.text(*d))),
             [one] => Some(format!("{format}{sep}% ({},)", ctx.text(*one))),
             many => {
                 let list: Vec<&str> = many.iter().map(|a| ctx.text(*a)).collect();
@@ -334,15 +335,15 @@ fn logged_message(ctx: &Ctx<'_>, stmt: Node<'_>, layout: Layout) -> Option<Strin
 /// A format string logging would %-format: a string literal, or a literal
 /// wrapped in a translation marker (`_("...")`, `_LE("...")`).
 fn is_format(ctx: &Ctx<'_>, n: Node<'_>) -> bool {
-    match n.kind() {
+    match n.kind_fast() {
         "string" | "concatenated_string" => true,
         "call" => {
             let f = n.child_by_field_name("function");
-            let marker = f.is_some_and(|f| f.kind() == "identifier" && ctx.text(f).starts_with('_'));
+            let marker = f.is_some_and(|f| f.kind_fast() == "identifier" && ctx.text(f).starts_with('_'));
             let args = n.child_by_field_name("arguments");
             let single_literal = args.is_some_and(|a| {
                 a.named_child_count() == 1
-                    && a.named_child(0).is_some_and(|s| matches!(s.kind(), "string" | "concatenated_string"))
+                    && a.named_child(0).is_some_and(|s| matches!(s.kind_fast(), "string" | "concatenated_string"))
             });
             marker && single_literal
         }
@@ -353,8 +354,8 @@ fn is_format(ctx: &Ctx<'_>, n: Node<'_>) -> bool {
 /// The docstring of function `f`.
 pub fn docstring(f: Node<'_>) -> Option<Node<'_>> {
     let body = f.child_by_field_name("body")?;
-    let first = body.named_child(0).filter(|s| s.kind() == "expression_statement")?;
-    first.named_child(0).filter(|s| s.kind() == "string")
+    let first = body.named_child(0).filter(|s| s.kind_fast() == "expression_statement")?;
+    first.named_child(0).filter(|s| s.kind_fast() == "string")
 }
 
 /// Updates the `SystemExit` entries of the function's docstring: reST
