@@ -49,9 +49,16 @@ impl Scope {
         } else {
             node
         };
+        // Without `:=` an expression binds nothing: its subtree (often most
+        // of the nodes, in calls, literals and strings) need not be walked.
+        let walrus = memchr::memmem::find(&src.as_bytes()[body.byte_range()], b":=").is_some();
         walk(
             body,
-            |n| n.id() == body.id() || !(super::is_scope(n.kind_fast()) || is_comprehension(n.kind_fast())),
+            |n| {
+                let kind = n.kind_fast();
+                n.id() == body.id()
+                    || !(super::is_scope(kind) || is_comprehension(kind) || (!walrus && binds_nothing(kind)))
+            },
             |n| scope.visit(n, src),
         );
         scope
@@ -192,6 +199,32 @@ impl Scope {
         out.sort_unstable();
         out
     }
+}
+
+/// Expressions that hold no binding but a walrus (`:=`): no statement, `as`
+/// target or `for` target can be inside them.
+fn binds_nothing(kind: &str) -> bool {
+    matches!(
+        kind,
+        "call"
+            | "argument_list"
+            | "string"
+            | "concatenated_string"
+            | "dictionary"
+            | "list"
+            | "set"
+            | "binary_operator"
+            | "boolean_operator"
+            | "comparison_operator"
+            | "attribute"
+            | "subscript"
+            | "conditional_expression"
+            | "unary_operator"
+            | "not_operator"
+            | "await"
+            | "keyword_argument"
+            | "pair"
+    )
 }
 
 fn is_comprehension(kind: &str) -> bool {
@@ -358,6 +391,15 @@ mod tests {
         let src = "from time import sleep\ndef f(sleep):\n    sleep(1)\ndef g():\n    sleep(1)\n\
                    def h():\n    def sleep(x):\n        pass\n    sleep(1)\n";
         assert_eq!(resolve_calls(src), [None, Some("time.sleep".into()), None]);
+    }
+
+    #[test]
+    fn bindings_inside_expressions_and_blocks() {
+        // A walrus deep in a call binds; so do targets under `if`/`with`/`try`.
+        let src = "from time import sleep\nprint(len([1]), (sleep := 2))\nsleep(1)\n";
+        assert_eq!(resolve_calls(src)[2], None);
+        let src = "from time import sleep, time\nif x:\n    with f(g(1)) as sleep:\n        pass\ntry:\n    pass\nexcept E as time:\n    pass\nsleep(1)\ntime()\n";
+        assert_eq!(resolve_calls(src)[2..], [None, None]);
     }
 
     #[test]
