@@ -49,7 +49,8 @@ pub struct Processed {
     pub findings: Vec<Located>,
     /// The new file bytes, if anything changed.
     pub output: Option<Vec<u8>>,
-    /// Whether the prefilter ruled the file out without parsing it.
+    /// Whether the prefilter (or the block scan: no block can hold a
+    /// candidate) ruled the file out without parsing it.
     pub prefiltered: bool,
     /// Whether only part of the file was parsed (see [`crate::blocks`]).
     pub partial: bool,
@@ -127,12 +128,13 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
             let errors = parse::error_ranges(&tree);
             let findings = run_transforms(&active, &source.text, &tree, &source.indent, eol, &errors, true);
             let header_at = crate::python::header::insertion_point(tree.root_node(), &source.text);
-            Round0 { findings, header_at, errors_before: errors.len(), partial: false }
+            Round0 { findings, header_at, errors_before: errors.len(), partial: false, parsed: true }
         }
     };
     let mut result = Processed {
         findings: first.findings.iter().map(|f| locate(&source.text, f.clone())).collect(),
         partial: first.partial,
+        prefiltered: !first.parsed,
         ..Processed::default()
     };
     if !opts.apply {
@@ -181,6 +183,8 @@ struct Round0 {
     errors_before: usize,
     /// Whether the findings come from a partial parse.
     partial: bool,
+    /// Whether anything was parsed (not when no block can hold a candidate).
+    parsed: bool,
 }
 
 /// The partial-parsing fast path: parse a reduced text in which top-level
@@ -210,7 +214,7 @@ fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Opti
     };
     if !matched {
         // No statement can hold a candidate of any transform: nothing to parse.
-        return Ok(Some(Round0 { findings: Vec::new(), header_at: 0, errors_before: 0, partial: true }));
+        return Ok(Some(Round0 { findings: Vec::new(), header_at: 0, errors_before: 0, partial: true, parsed: false }));
     }
     // Nothing to blank: the whole parse costs the same.
     let Some(reduced) = text else { return Ok(None) };
@@ -237,7 +241,7 @@ fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Opti
         return Ok(None);
     }
     let header_at = crate::python::header::insertion_point(tree.root_node(), &reduced);
-    Ok(Some(Round0 { findings, header_at, errors_before: 0, partial: true }))
+    Ok(Some(Round0 { findings, header_at, errors_before: 0, partial: true, parsed: true }))
 }
 
 /// Positions a finding (and its edits) in `text`.
