@@ -79,10 +79,14 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     let mut out: Option<Vec<u8>> = None;
     let mut skip = Vec::new();
     let mut blanked = Vec::new();
-    let mut matched = false;
+    let statements = statements(bytes)?;
+    // Code before the first statement at column 0 (an indented first line,
+    // which tree-sitter accepts) belongs to no statement, and is kept as is.
+    let prologue = 0..statements.first().map_or(bytes.len(), |s| s.start);
+    let mut matched = !prologue.is_empty() && kept(&prologue);
     // A decorated block keeps its header: a decorator needs a `def` after it.
     let mut prev_decorator = false;
-    for stmt in &statements(bytes)? {
+    for stmt in &statements {
         let is_kept = kept(stmt);
         let Some(b) = body(bytes, stmt) else {
             matched |= is_kept;
@@ -329,6 +333,16 @@ mod tests {
         assert_eq!(r.blanked.len(), 1);
         assert!(reduce("while True:\n    sleep(1)\n", &[&set]).unwrap().matched, "a module-level loop");
         assert!(!reduce("x = 'sleep'\n", &[&set]).unwrap().matched);
+    }
+
+    #[test]
+    fn code_before_the_first_statement_can_match() {
+        // Found by the fuzzer: an indented first line is no statement of the
+        // scanner's, but tree-sitter parses it, so its exits count.
+        let set = [re(r"exit\s*\(")];
+        let src = "# comment\n    if x:\n        sys.exit(1)\n\n\ndef f():\n    pass\n";
+        assert!(reduce(src, &[&set]).unwrap().matched);
+        assert!(reduce("    sys.exit(1)\n", &[&set]).unwrap().matched);
     }
 
     #[test]
