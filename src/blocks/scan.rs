@@ -44,16 +44,26 @@ pub(super) fn statements_in(text: &[u8], range: Range<usize>, indent: &[u8]) -> 
         }
         if line_start {
             line_start = false;
+            // A form feed in the leading whitespace resets the indentation
+            // (CPython's tokenizer and tree-sitter's scanner alike).
+            let mut at = i;
+            let mut j = i;
+            while j < text.len() && matches!(text[j], b' ' | b'\t' | b'\x0c') {
+                if text[j] == b'\x0c' {
+                    at = j + 1;
+                }
+                j += 1;
+            }
             // (A byte loop: `starts_with` would call `memcmp` on every line.)
             let starts_here = depth == 0
                 && !continued
-                && text.len() - i >= indent.len()
-                && indent.iter().zip(&text[i..]).all(|(a, b)| a == b)
+                && text.len() - at >= indent.len()
+                && indent.iter().zip(&text[at..]).all(|(a, b)| a == b)
                 && text
-                    .get(i + indent.len())
+                    .get(at + indent.len())
                     .is_some_and(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b'\x0c'));
             if starts_here {
-                starts.push(i + indent.len());
+                starts.push(at + indent.len());
             }
             continued = false;
         }
@@ -178,6 +188,14 @@ pub(super) fn body_indent<'b>(bytes: &'b [u8], body: &Range<usize>) -> Option<&'
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_feed_resets_the_indentation() {
+        let src = "def a():\n    return 1\n\x0cdef b():\n    pass\n  \x0cc = 1\n";
+        let s = statements(src.as_bytes()).unwrap();
+        let texts: Vec<&str> = s.iter().map(|r| &src[r.clone()]).collect();
+        assert_eq!(texts, ["def a():\n    return 1\n\x0c", "def b():\n    pass\n  \x0c", "c = 1\n"]);
+    }
 
     #[test]
     fn statements_ignore_brackets_strings_and_continuations() {
