@@ -25,20 +25,22 @@ use scan::{body, body_indent, statements, statements_in};
 
 /// Whether the line starting at `line` opens a statement a body indented
 /// deeper than `indent` cannot hold: a `def`, `class`, `async def` or
-/// decorator at column 0 or at `indent`. (Called on every line of every
-/// blanked body, so it looks at the first byte before comparing words.)
+/// decorator that is not indented deeper than `indent` (including a
+/// different mix of tabs and spaces, or a form feed, which resets the
+/// indentation). Called on every line of every blanked body, so it looks at
+/// the first word's first byte before anything else.
 fn swallows_a_statement(line: &[u8], indent: &[u8]) -> bool {
-    let opens = |l: &[u8]| match l.first() {
-        Some(b'd') => l.starts_with(b"def "),
-        Some(b'c') => l.starts_with(b"class "),
-        Some(b'a') => l.starts_with(b"async def "),
+    let lead = line.iter().take_while(|&&c| matches!(c, b' ' | b'\t' | b'\x0c')).count();
+    let rest = &line[lead..];
+    let opens = match rest.first() {
+        Some(b'd') => rest.starts_with(b"def "),
+        Some(b'c') => rest.starts_with(b"class "),
+        Some(b'a') => rest.starts_with(b"async def "),
         Some(b'@') => true,
         _ => false,
     };
-    opens(line)
-        || (!indent.is_empty()
-            && line.get(indent.len()).is_some_and(|c| matches!(c, b'd' | b'c' | b'a' | b'@'))
-            && line.strip_prefix(indent).is_some_and(opens))
+    let deeper = lead > indent.len() && line.starts_with(indent) && !line[..lead].contains(&b'\x0c');
+    opens && !deeper
 }
 
 /// A reduced text and the byte ranges the parser may skip entirely: each
@@ -333,6 +335,20 @@ mod tests {
         assert_eq!(r.blanked.len(), 1);
         assert!(reduce("while True:\n    sleep(1)\n", &[&set]).unwrap().matched, "a module-level loop");
         assert!(!reduce("x = 'sleep'\n", &[&set]).unwrap().matched);
+    }
+
+    #[test]
+    fn a_body_must_not_swallow_a_shallower_definition() {
+        assert!(swallows_a_statement(b"def f():", b""));
+        assert!(swallows_a_statement(b"    @property", b"    "));
+        assert!(swallows_a_statement(b"\tdef b(self):", b"    "), "another mix of tabs and spaces");
+        assert!(swallows_a_statement(b"  def b(self):", b"    "), "shallower");
+        assert!(swallows_a_statement(b"        \x0cdef b():", b"    "), "a form feed resets the indentation");
+        assert!(!swallows_a_statement(b"        def inner():", b"    "), "a nested function");
+        assert!(!swallows_a_statement(b"    return x", b""));
+        // A shallow definition inside a member: the scanner gives up.
+        let src = "class A:\n    def a(self):\n        x = 1\n\tdef b(self):\n        pass\n\n    def c(self):\n        while True: pass\n";
+        assert!(reduce(src, &[&[re(r"while\s+True")]]).is_none());
     }
 
     #[test]
