@@ -94,30 +94,21 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
             return Ok(Processed { prefiltered: true, ..Processed::default() });
         }
         let source = Source::decode(bytes)?;
-        if crate::suppress::file_ignored(&source.text).is_none() {
-            // No transform can match, so every suppression comment here is unused.
-            let tree = parse::parse(&source.text)?;
-            let ids: Vec<&str> = transforms.iter().map(|t| t.spec().id.as_str()).collect();
-            let mut findings = Vec::new();
-            crate::suppress::apply(&source.text, &tree, &mut findings, &ids, true);
-            let located = findings.into_iter().map(|f| locate(&source.text, f)).collect();
-            return Ok(Processed { findings: located, prefiltered: true, ..Processed::default() });
+        if let Some(line) = crate::suppress::file_ignored(&source.text) {
+            // Reported whether or not a transform could match, as below.
+            return Ok(Processed { findings: vec![file_ignored(line)], prefiltered: true, ..Processed::default() });
         }
-        return Ok(Processed { prefiltered: true, ..Processed::default() });
+        // No transform can match, so every suppression comment here is unused.
+        let tree = parse::parse(&source.text)?;
+        let ids: Vec<&str> = transforms.iter().map(|t| t.spec().id.as_str()).collect();
+        let mut findings = Vec::new();
+        crate::suppress::apply(&source.text, &tree, &mut findings, &ids, true);
+        let located = findings.into_iter().map(|f| locate(&source.text, f)).collect();
+        return Ok(Processed { findings: located, prefiltered: true, ..Processed::default() });
     }
     let source = Source::decode(bytes)?;
     if let Some(line) = crate::suppress::file_ignored(&source.text) {
-        let finding = Finding {
-            transform: "tame",
-            range: 0..0,
-            message: "file ignored".into(),
-            kind: FindingKind::Skipped {
-                class: "suppressed".into(),
-                evidence: format!("`# tame: ignore-file` at line {}", line + 1),
-            },
-        };
-        let located = Located { finding, start: (line + 1, 1), end: (line + 1, 1), edit_positions: Vec::new() };
-        return Ok(Processed { findings: vec![located], ..Processed::default() });
+        return Ok(Processed { findings: vec![file_ignored(line)], ..Processed::default() });
     }
     let eol = source.line_ending.as_str();
     // Round 0 runs on a partial tree when possible, else on the whole file.
@@ -172,6 +163,20 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         result.output = Some(source.encode(&text).ok_or(FileError::Encode(source.encoding))?);
     }
     Ok(result)
+}
+
+/// The note for a file with `# tame: ignore-file` on (0-based) `line`.
+fn file_ignored(line: usize) -> Located {
+    let finding = Finding {
+        transform: "tame",
+        range: 0..0,
+        message: "file ignored".into(),
+        kind: FindingKind::Skipped {
+            class: "suppressed".into(),
+            evidence: format!("`# tame: ignore-file` at line {}", line + 1),
+        },
+    };
+    Located { finding, start: (line + 1, 1), end: (line + 1, 1), edit_positions: Vec::new() }
 }
 
 /// The first round's findings and what applying them needs.

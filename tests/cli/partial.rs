@@ -105,6 +105,9 @@ fn generated_corpus_finds_the_same_with_partial_parsing() {
 /// Inputs on which partial parsing and a whole parse once disagreed, found
 /// by the fuzzer (`scripts/fuzz.sh`) or by review.
 const REGRESSIONS: &[&str] = &[
+    // `# tame: ignore-file` in a file no transform can match: the note that
+    // the file is ignored must not depend on the prefilter.
+    "# tame: ignore-file\nx = 1\n",
     // A form feed resets the indentation: `def sleep` is a module-level
     // function (shadowing the import), not part of `a`'s body.
     "from time import sleep\n\n\ndef a():\n    return 1\n\x0cdef sleep(x):\n    pass\n\n\ndef b(ready):\n    while True:\n        if ready():\n            break\n        sleep(1)\n",
@@ -120,4 +123,6 @@ fn regressions_find_the_same_with_partial_parsing() {
         std::fs::write(tmp.path().join(format!("f{i}.py")), text).unwrap();
     }
     assert_same(tmp.path());
+    // And with neither the prefilter nor partial parsing.
+    assert_eq!(findings(tmp.path(), &[]), findings(tmp.path(), &["--no-prefilter", "--no-partial"]));
 }
