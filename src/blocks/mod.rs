@@ -209,17 +209,7 @@ fn stub(
             at += 1;
         }
     }
-    let body = &bytes[b.clone()];
-    let to = if body.ends_with(b"\r\n") {
-        b.end - 2
-    } else if body.ends_with(b"\n") || body.ends_with(b"\r") {
-        b.end - 1
-    } else {
-        b.end
-    };
-    if name_end + 2 < to {
-        skip.push(name_end + 2..to);
-    }
+    skip_blanks(bytes, name_end + 2, b, skip);
     Some(Some(name_end..b.end))
 }
 
@@ -259,24 +249,28 @@ fn blank(
             at += 1;
         }
     }
-    // After the placeholder, the body is only blanks: skippable, all but its
-    // last line ending, which the parser must see to end the placeholder's
-    // line and read the next statement's indentation.
+    // After the placeholder, the body is only blanks.
     if let Some(zero) = placed {
-        let from = zero + 1;
-        let body = &bytes[b.clone()];
-        let to = if body.ends_with(b"\r\n") {
-            b.end - 2
-        } else if body.ends_with(b"\n") || body.ends_with(b"\r") {
-            b.end - 1
-        } else {
-            b.end
-        };
-        if from < to {
-            skip.push(from..to);
-        }
+        skip_blanks(bytes, zero + 1, &b, skip);
     }
     Some(())
+}
+
+/// Records `from..` the end of body `b` (now only blanks) as skippable, all
+/// but the body's last line ending: the parser must see it to end the line
+/// before and read the next statement's indentation.
+fn skip_blanks(bytes: &[u8], from: usize, b: &Range<usize>, skip: &mut Vec<Range<usize>>) {
+    let body = &bytes[b.clone()];
+    let to = if body.ends_with(b"\r\n") {
+        b.end - 2
+    } else if body.ends_with(b"\n") || body.ends_with(b"\r") {
+        b.end - 1
+    } else {
+        b.end
+    };
+    if from < to {
+        skip.push(from..to);
+    }
 }
 
 #[cfg(test)]
