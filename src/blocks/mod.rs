@@ -39,7 +39,10 @@ fn swallows_a_statement(line: &[u8], indent: &[u8]) -> bool {
         Some(b'@') => true,
         _ => false,
     };
-    let deeper = lead > indent.len() && line.starts_with(indent) && !line[..lead].contains(&b'\x0c');
+    // (A byte loop: `starts_with` would call `memcmp` on every line.)
+    let deeper = lead > indent.len()
+        && indent.iter().zip(line).all(|(a, b)| a == b)
+        && !line[..lead].contains(&b'\x0c');
     opens && !deeper
 }
 
