@@ -55,7 +55,9 @@ pub fn sleep_of<'t>(ctx: &Ctx<'t>, call: Node<'t>) -> Option<Sleep<'t>> {
     // An attribute call is a sleep only if it is spelled `.sleep`; a bare name
     // may be an alias (`from time import sleep as nap`), so it is resolved.
     let plausible = match func.kind_fast() {
-        "identifier" => true,
+        // Only an import binds a bare name to a sleep: most calls (`len(x)`)
+        // are ruled out without resolving the name through its scopes.
+        "identifier" => ctx.resolver().imports_anywhere(ctx.text(func)),
         "attribute" => func.child_by_field_name("attribute").is_some_and(|a| ctx.text(a) == "sleep"),
         _ => false,
     };
