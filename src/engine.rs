@@ -213,7 +213,8 @@ fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Opti
     if memchr::memmem::find(source.text.as_bytes(), b"tame: ignore").is_some() {
         return Ok(None);
     }
-    let Some(crate::blocks::Reduced { text, skip, blanked, matched }) = crate::blocks::reduce(&source.text, &keep)
+    let Some(crate::blocks::Reduced { text, skip, blanked, bound, matched }) =
+        crate::blocks::reduce(&source.text, &keep)
     else {
         return Ok(None);
     };
@@ -227,7 +228,7 @@ fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Opti
     if tree.root_node().has_error() {
         return Ok(None);
     }
-    let ctx = Ctx::partial(&reduced, &source.text, &tree, &source.indent, eol);
+    let ctx = Ctx::partial(&reduced, &source.text, &tree, &source.indent, eol).with_module_names(&bound);
     let findings = collect_findings(active, &ctx, &[], true);
     let mentioned = |word: &str, within: std::ops::Range<usize>| {
         let bytes = source.text.as_bytes();

@@ -6,7 +6,9 @@
 //! `class` blocks (or, in a kept class, the members) that match a
 //! transform's block regexes; every other block becomes a stub that binds
 //! the same name (`0;  name=0`) or, where its header must stay (a decorator,
-//! `class A:`), keeps its header over a `0` placeholder body. Every other
+//! `class A:`), keeps its header over a `0` placeholder body. At the top
+//! level only the first stub stays in the text; later ones are dropped from
+//! the parse and their names listed in [`Reduced::bound`]. Every other
 //! byte becomes a space except line endings, and the parser skips those runs
 //! (tree-sitter included ranges). Offsets and line numbers do not move, so
 //! the reduced tree's nodes, and the edits built from them, line up with the
@@ -40,9 +42,8 @@ fn swallows_a_statement(line: &[u8], indent: &[u8]) -> bool {
         _ => false,
     };
     // (A byte loop: `starts_with` would call `memcmp` on every line.)
-    let deeper = lead > indent.len()
-        && indent.iter().zip(line).all(|(a, b)| a == b)
-        && !line[..lead].contains(&b'\x0c');
+    let deeper =
+        lead > indent.len() && indent.iter().zip(line).all(|(a, b)| a == b) && !line[..lead].contains(&b'\x0c');
     opens && !deeper
 }
 
@@ -54,6 +55,10 @@ pub struct Reduced {
     pub skip: Vec<Range<usize>>,
     /// Every blanked body, in the original text's offsets.
     pub blanked: Vec<Range<usize>>,
+    /// The names (byte ranges) of top-level blocks dropped from the parse
+    /// altogether: the module binds them, but the reduced text does not
+    /// spell them (see [`stub`]).
+    pub bound: Vec<Range<usize>>,
     /// Whether any statement left unblanked (a top-level statement, a kept
     /// block, a member of a kept class) matches one of the `keep` sets. If
     /// none does, no transform can find anything in the file.
@@ -84,6 +89,10 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     let mut out: Option<Vec<u8>> = None;
     let mut skip = Vec::new();
     let mut blanked = Vec::new();
+    // The first top-level stub stays in the text: it ends the import header
+    // (see `python::header::insertion_point`) as the `def` did. Later ones
+    // bind their names outside the parse (`bound`).
+    let mut bound: Option<Vec<Range<usize>>> = None;
     let statements = statements(bytes)?;
     // Code before the first statement at column 0 (an indented first line,
     // which tree-sitter accepts) belongs to no statement, and is kept as is.
@@ -101,8 +110,11 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
         if !is_kept {
             let decorated = prev_decorator;
             prev_decorator = false;
-            match (!decorated).then(|| stub(bytes, stmt, &b, b"", &mut out, &mut skip)).flatten() {
-                Some(stubbed) => blanked.push(stubbed?),
+            match (!decorated).then(|| stub(bytes, stmt, &b, b"", &mut out, &mut skip, bound.as_mut())).flatten() {
+                Some(stubbed) => {
+                    blanked.push(stubbed?);
+                    bound.get_or_insert_with(Vec::new);
+                }
                 None => {
                     blanked.push(b.clone());
                     blank(bytes, b, b"", &mut out, &mut skip)?;
@@ -126,7 +138,8 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
             if kept(member) {
                 matched = true;
             } else if let Some(mb) = body(bytes, member) {
-                match (!decorated).then(|| stub(bytes, member, &mb, indent, &mut out, &mut skip)).flatten() {
+                // Members stay textual stubs: a class body cannot be empty.
+                match (!decorated).then(|| stub(bytes, member, &mb, indent, &mut out, &mut skip, None)).flatten() {
                     Some(stubbed) => blanked.push(stubbed?),
                     None => {
                         blanked.push(mb.clone());
@@ -139,10 +152,27 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     // Only ASCII bytes were written, over whole bodies: the text stays UTF-8.
     Some(Reduced {
         text: out.map(|o| String::from_utf8(o).expect("blanking replaces whole bodies with ASCII")),
-        skip,
+        skip: merge_skips(bytes, skip),
         blanked,
+        bound: bound.unwrap_or_default(),
         matched,
     })
+}
+
+/// Joins skippable ranges separated only by blanks (the line ending a
+/// blanked body keeps, a member's indentation): each included range costs
+/// the parser a switch, and dropped stubs leave runs of them.
+fn merge_skips(bytes: &[u8], skip: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(skip.len());
+    for r in skip {
+        match merged.last_mut() {
+            Some(last) if bytes[last.end..r.start].iter().all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')) => {
+                last.end = r.end;
+            }
+            _ => merged.push(r),
+        }
+    }
+    merged
 }
 
 /// Replaces an undecorated `def`/`class` statement whose body cannot hold a
@@ -156,6 +186,12 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
 /// [`blank`]), or `None` to fall back to [`blank`]: a header that could bind
 /// a name itself (`:=` in a default or a base), or leaves no room for `=0`
 /// on its first line (`class A:`).
+///
+/// With `bound` (a top-level block after the first stub), nothing is left
+/// to parse: the whole statement is blanked and skipped, and the name's
+/// range goes to `bound` for the module scope. A stub costs the parser
+/// about as much as 40 bytes of ordinary code, and large files have
+/// hundreds of them.
 fn stub(
     bytes: &[u8],
     stmt: &Range<usize>,
@@ -163,6 +199,7 @@ fn stub(
     indent: &[u8],
     out: &mut Option<Vec<u8>>,
     skip: &mut Vec<Range<usize>>,
+    bound: Option<&mut Vec<Range<usize>>>,
 ) -> Option<Option<Range<usize>>> {
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
     let blank_run = |mut i: usize| {
@@ -188,12 +225,19 @@ fn stub(
         return None;
     }
     let out = out.get_or_insert_with(|| bytes.to_vec());
-    out[stmt.start..name_start].fill(b' ');
-    out[stmt.start] = b'0';
-    out[stmt.start + 1] = b';';
-    out[name_end] = b'=';
-    out[name_end + 1] = b'0';
-    for c in &mut out[name_end + 2..b.start] {
+    // Where the text the parser sees ends (it skips the rest).
+    let kept_end = match &bound {
+        Some(_) => stmt.start,
+        None => {
+            out[stmt.start] = b'0';
+            out[stmt.start + 1] = b';';
+            out[stmt.start + 2..name_start].fill(b' ');
+            out[name_end] = b'=';
+            out[name_end + 1] = b'0';
+            name_end + 2
+        }
+    };
+    for c in &mut out[kept_end..b.start] {
         if !matches!(*c, b'\n' | b'\r') {
             *c = b' ';
         }
@@ -212,7 +256,10 @@ fn stub(
             at += 1;
         }
     }
-    skip_blanks(bytes, name_end + 2, b, skip);
+    skip_blanks(bytes, kept_end, b, skip);
+    if let Some(bound) = bound {
+        bound.push(name_start..name_end);
+    }
     Some(Some(name_end..b.end))
 }
 
@@ -375,6 +422,29 @@ mod tests {
         assert!(["a", "B", "c", "D"].iter().all(|name| module.binds(name)));
         // The parameters, decorator arguments and bases of a stub count as blanked.
         assert!(reduced.blanked.iter().any(|r| src[r.clone()].starts_with("(object):")));
+    }
+
+    #[test]
+    fn stubs_after_the_first_leave_the_parse() {
+        let src = "import time\n\n\ndef a():\n    return 1\n\n\ndef sleep(x):\n    pass\n\n\nclass C(object):\n    y = 2\n\n\ndef b():\n    while True:\n        sleep(1)\n";
+        let keep = re(r"while\s+True");
+        let reduced = reduce(src, &[std::slice::from_ref(&keep)]).unwrap();
+        let out = reduced.text.unwrap();
+        assert!(out.contains("\n0;  a=0 "), "the first stub stays: {out}");
+        assert!(!out.contains("sleep=") && !out.contains("C=") && !out.contains("class"), "{out}");
+        let names: Vec<&str> = reduced.bound.iter().map(|r| &src[r.clone()]).collect();
+        assert_eq!(names, ["sleep", "C"]);
+        // `a`'s body and the two dropped blocks are one skipped range.
+        assert_eq!(reduced.skip.len(), 1, "{:?}", reduced.skip);
+        assert!(reduced.skip.iter().all(|r| out[r.clone()].trim().is_empty()));
+        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
+        assert_eq!(tree.root_node().named_child_count(), 4, "import, stub (2 statements), b");
+        // The module scope binds the dropped names: `sleep` is no longer `time.sleep`.
+        let names = reduced.bound.iter().map(|r| &src[r.clone()]);
+        let r = crate::python::bindings::Resolver::with_module_names(tree.root_node(), &out, names);
+        assert!(r.module().binds("sleep") && r.module().binds("C") && r.module().binds("a"));
+        assert_eq!(r.module().lookup("sleep"), Some(Err(())));
     }
 
     #[test]

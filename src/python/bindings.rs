@@ -68,14 +68,16 @@ impl Scope {
         self.names.entry(name.to_owned()).or_default().push(b);
     }
 
+    /// Binds the names in an assignment, `for`, `except ... as` or `as`
+    /// pattern target. `a.b = 1` and `a[0] = 1` bind nothing: the walk never
+    /// enters an attribute or subscript, so every identifier it visits is a
+    /// bound name (no `parent()` check, which costs a descent from the root).
     fn bind_targets(&mut self, target: Node<'_>, src: &str) {
         walk(
             target,
             |n| !matches!(n.kind_fast(), "attribute" | "subscript"),
             |n| {
-                if n.kind_fast() == "identifier"
-                    && !matches!(n.parent().map(|p| p.kind_fast()), Some("attribute" | "subscript"))
-                {
+                if n.kind_fast() == "identifier" {
                     self.bind(text(n, src), Binding::Local);
                 }
             },
@@ -246,13 +248,17 @@ pub struct Resolver<'t, 's> {
 
 impl<'t, 's> Resolver<'t, 's> {
     pub fn new(root: Node<'t>, src: &'s str) -> Self {
-        Resolver {
-            src,
-            module: Scope::collect(root, src),
-            functions: RefCell::default(),
-            root,
-            imports: std::cell::OnceCell::new(),
+        Resolver::with_module_names(root, src, std::iter::empty())
+    }
+
+    /// A resolver whose module scope also binds `names` locally: the
+    /// top-level blocks a partial parse dropped (see `crate::blocks`).
+    pub fn with_module_names<'n>(root: Node<'t>, src: &'s str, names: impl IntoIterator<Item = &'n str>) -> Self {
+        let mut module = Scope::collect(root, src);
+        for name in names {
+            module.bind(name, Binding::Local);
         }
+        Resolver { src, module, functions: RefCell::default(), root, imports: std::cell::OnceCell::new() }
     }
 
     pub fn module(&self) -> &Scope {

@@ -122,6 +122,9 @@ pub struct Ctx<'a> {
     quote: OnceCell<char>,
     line_limit: OnceCell<usize>,
     resolver: OnceCell<Resolver<'a, 'a>>,
+    /// Names (ranges of `original`) the module binds in blocks the partial
+    /// parse dropped; empty for a whole parse.
+    module_names: &'a [std::ops::Range<usize>],
     names: OnceCell<RefCell<Names<'a>>>,
     /// Per transform spec (keyed by address): every (capture index, node).
     query_cache: RefCell<Vec<(usize, Captures<'a>)>>,
@@ -145,9 +148,17 @@ impl<'a> Ctx<'a> {
             quote: OnceCell::new(),
             line_limit: OnceCell::new(),
             resolver: OnceCell::new(),
+            module_names: &[],
             names: OnceCell::new(),
             query_cache: RefCell::default(),
         }
+    }
+
+    /// Adds the names of top-level blocks the partial parse dropped (see
+    /// [`crate::blocks::Reduced::bound`]) to the module scope.
+    pub fn with_module_names(mut self, names: &'a [std::ops::Range<usize>]) -> Self {
+        self.module_names = names;
+        self
     }
 
     /// The quote character the file prefers for new string literals.
@@ -168,7 +179,10 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn resolver(&self) -> &Resolver<'a, 'a> {
-        self.resolver.get_or_init(|| Resolver::new(self.tree.root_node(), self.src))
+        self.resolver.get_or_init(|| {
+            let names = self.module_names.iter().map(|r| &self.original[r.clone()]);
+            Resolver::with_module_names(self.tree.root_node(), self.src, names)
+        })
     }
 
     pub fn names(&self) -> std::cell::RefMut<'_, Names<'a>> {
