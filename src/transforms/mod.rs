@@ -315,12 +315,31 @@ impl ExceptionRef {
 }
 
 fn line_limit(src: &str) -> usize {
-    let lengths: Vec<usize> = src.lines().map(|l| l.chars().count()).collect();
-    let tolerated = lengths.len() / 100;
-    [79, 88, 99, 119]
-        .into_iter()
-        .find(|limit| lengths.iter().filter(|l| *l > limit).count() <= tolerated)
-        .unwrap_or(usize::MAX)
+    const LIMITS: [usize; 4] = [79, 88, 99, 119];
+    // One pass over the bytes, lines split as `str::lines` does (a `\r` is
+    // dropped only before a `\n`); a line's chars are counted only when its
+    // bytes exceed the smallest limit. Large files reach here whole.
+    let bytes = src.as_bytes();
+    let (mut lines, mut over) = (0usize, [0usize; LIMITS.len()]);
+    let mut start = 0;
+    while start < bytes.len() {
+        let (end, next) = match memchr::memchr(b'\n', &bytes[start..]) {
+            Some(p) if p > 0 && bytes[start + p - 1] == b'\r' => (start + p - 1, start + p + 1),
+            Some(p) => (start + p, start + p + 1),
+            None => (bytes.len(), bytes.len()),
+        };
+        lines += 1;
+        if end - start > LIMITS[0] {
+            // Valid UTF-8: a char is a byte that does not continue another.
+            let chars = bytes[start..end].iter().filter(|&&b| (b as i8) >= -0x40).count();
+            for (k, limit) in LIMITS.iter().enumerate() {
+                over[k] += usize::from(chars > *limit);
+            }
+        }
+        start = next;
+    }
+    let tolerated = lines / 100;
+    LIMITS.iter().zip(over).find(|(_, n)| *n <= tolerated).map_or(usize::MAX, |(limit, _)| *limit)
 }
 
 /// `'` if the file writes more single-quoted than double-quoted strings.
@@ -367,6 +386,25 @@ mod tests {
             assert_eq!(format!("transforms/{}.toml", spec.id), *file);
             let built = build(&spec.id, &spec.defaults()).unwrap();
             assert!(built.is_ok(), "{file}: defaults must build");
+        }
+    }
+
+    fn line_limit_reference(src: &str) -> usize {
+        let lengths: Vec<usize> = src.lines().map(|l| l.chars().count()).collect();
+        let tolerated = lengths.len() / 100;
+        [79, 88, 99, 119]
+            .into_iter()
+            .find(|limit| lengths.iter().filter(|l| *l > limit).count() <= tolerated)
+            .unwrap_or(usize::MAX)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn line_limit_matches_str_lines(
+            lines in proptest::collection::vec((0usize..130, "(x|é|\u{3000}|\r)", "(\n|\r\n|\r|)"), 0..300)
+        ) {
+            let text: String = lines.iter().map(|(n, c, end)| format!("{}{end}", c.repeat(*n))).collect();
+            proptest::prop_assert_eq!(line_limit(&text), line_limit_reference(&text));
         }
     }
 

@@ -106,7 +106,7 @@ impl BoundedRetry {
                         .push(Edit::insert(next_line_start(src, header_end(alt)), format!("{alt_indent}{raise}{eol}")));
                 }
                 None => {
-                    let at = loop_end(src, lp, indent.len());
+                    let at = loop_end(src, lp.end_byte(), indent.len());
                     let lead = if at == src.len() && !src.ends_with(['\n', '\r']) { eol } else { "" };
                     let tail = if lead.is_empty() { eol } else { "" };
                     edits.push(Edit::insert(at, format!("{lead}{indent}else:{eol}{body_indent}{raise}{tail}")));
@@ -124,11 +124,32 @@ pub(super) fn header_end(n: Node<'_>) -> usize {
     colon.unwrap_or(n.start_byte())
 }
 
-/// Where an `else:` clause goes: after the loop's last line, and after any
-/// comment lines indented deeper than the loop (they read as part of its body).
-fn loop_end(src: &str, lp: Node<'_>, indent_width: usize) -> usize {
-    let mut at = next_line_start(src, lp.end_byte());
+/// Where an `else:` clause goes: after the loop's last line (the loop ends
+/// at `loop_end_byte`), and after any comment lines indented deeper than the
+/// loop (they read as part of its body).
+fn loop_end(src: &str, loop_end_byte: usize, indent_width: usize) -> usize {
+    let bytes = src.as_bytes();
+    let mut at = next_line_start(src, loop_end_byte);
     let mut probe = at;
+    // Blank lines are skipped in one byte loop: after a partial parse, the
+    // text after a loop can be megabytes of blanked bodies.
+    let blank = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c');
+    loop {
+        let Some(p) = bytes[probe..].iter().position(|c| !blank(c)).map(|k| probe + k) else { return at };
+        if bytes[p] >= 0x80 {
+            // Perhaps a Unicode space (`trim` would skip it): line by line below.
+            break;
+        }
+        let line_start =
+            bytes[probe..p].iter().rposition(|&c| c == b'\n' || c == b'\r').map_or(probe, |k| probe + k + 1);
+        let lead = &bytes[line_start..p];
+        if bytes[p] == b'#' && lead.len() > indent_width && lead.iter().all(|&c| c == b' ' || c == b'\t') {
+            at = next_line_start(src, p);
+            probe = at;
+        } else {
+            return at;
+        }
+    }
     while probe < src.len() {
         let next = next_line_start(src, probe);
         let line = &src[probe..next];
@@ -147,6 +168,37 @@ fn loop_end(src: &str, lp: Node<'_>, indent_width: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `loop_end` as it was, line by line: the reference for the fast path.
+    fn loop_end_by_lines(src: &str, loop_end_byte: usize, indent_width: usize) -> usize {
+        let mut at = next_line_start(src, loop_end_byte);
+        let mut probe = at;
+        while probe < src.len() {
+            let next = next_line_start(src, probe);
+            let line = &src[probe..next];
+            let trimmed = line.trim_start_matches([' ', '\t']);
+            if trimmed.starts_with('#') && line.len() - trimmed.len() > indent_width {
+                at = next;
+            } else if !trimmed.trim().is_empty() {
+                break;
+            }
+            probe = next;
+        }
+        at
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn loop_end_skips_blank_lines_as_lines_did(
+            lines in proptest::collection::vec(("[ \t\x0b\x0c]{0,6}", "(#|x|\u{a0}|\u{3000}|# é|)", "(\n|\r\n|\r)"), 0..30),
+            indent in 0usize..5,
+        ) {
+            let text: String = std::iter::once("    f()\n".to_owned())
+                .chain(lines.iter().map(|(lead, body, end)| format!("{lead}{body}{end}")))
+                .collect();
+            proptest::prop_assert_eq!(loop_end(&text, 7, indent), loop_end_by_lines(&text, 7, indent));
+        }
+    }
 
     #[test]
     fn number_rendering() {
