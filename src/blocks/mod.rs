@@ -17,35 +17,15 @@
 //! top-level `def`), [`reduce`] returns `None` and the caller parses the
 //! whole file.
 
+mod blank;
 mod scan;
 
 use std::ops::Range;
 
 use regex::bytes::Regex;
 
+use blank::Blanker;
 use scan::{body, body_indent, statements, statements_in};
-
-/// Whether the line starting at `line` opens a statement a body indented
-/// deeper than `indent` cannot hold: a `def`, `class`, `async def` or
-/// decorator that is not indented deeper than `indent` (including a
-/// different mix of tabs and spaces, or a form feed, which resets the
-/// indentation). Called on every line of every blanked body, so it looks at
-/// the first word's first byte before anything else.
-fn swallows_a_statement(line: &[u8], indent: &[u8]) -> bool {
-    let lead = line.iter().take_while(|&&c| matches!(c, b' ' | b'\t' | b'\x0c')).count();
-    let rest = &line[lead..];
-    let opens = match rest.first() {
-        Some(b'd') => rest.starts_with(b"def "),
-        Some(b'c') => rest.starts_with(b"class "),
-        Some(b'a') => rest.starts_with(b"async def "),
-        Some(b'@') => true,
-        _ => false,
-    };
-    // (A byte loop: `starts_with` would call `memcmp` on every line.)
-    let deeper =
-        lead > indent.len() && indent.iter().zip(line).all(|(a, b)| a == b) && !line[..lead].contains(&b'\x0c');
-    opens && !deeper
-}
 
 /// A reduced text and the byte ranges the parser may skip entirely: each
 /// blanked body after its placeholder (only spaces and line endings).
@@ -57,7 +37,7 @@ pub struct Reduced {
     pub blanked: Vec<Range<usize>>,
     /// The names (byte ranges) of top-level blocks dropped from the parse
     /// altogether: the module binds them, but the reduced text does not
-    /// spell them (see [`stub`]).
+    /// spell them (see [`Blanker::stub`]).
     pub bound: Vec<Range<usize>>,
     /// Whether any statement left unblanked (a top-level statement, a kept
     /// block, a member of a kept class) matches one of the `keep` sets. If
@@ -86,8 +66,7 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
         found.get(i).is_some_and(|m| m.start < r.end)
     };
     let kept = |r: &Range<usize>| spans.iter().any(|set| set.iter().all(|found| hits(found, r)));
-    let mut out: Option<Vec<u8>> = None;
-    let mut skip = Vec::new();
+    let mut blanker = Blanker::new(bytes);
     let mut blanked = Vec::new();
     // The first top-level stub stays in the text: it ends the import header
     // (see `python::header::insertion_point`) as the `def` did. Later ones
@@ -110,14 +89,14 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
         if !is_kept {
             let decorated = prev_decorator;
             prev_decorator = false;
-            match (!decorated).then(|| stub(bytes, stmt, &b, b"", &mut out, &mut skip, bound.as_mut())).flatten() {
+            match (!decorated).then(|| blanker.stub(stmt, &b, b"", bound.as_mut())).flatten() {
                 Some(stubbed) => {
                     blanked.push(stubbed?);
                     bound.get_or_insert_with(Vec::new);
                 }
                 None => {
                     blanked.push(b.clone());
-                    blank(bytes, b, b"", &mut out, &mut skip)?;
+                    blanker.blank(b, b"")?;
                 }
             }
             continue;
@@ -139,16 +118,17 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
                 matched = true;
             } else if let Some(mb) = body(bytes, member) {
                 // Members stay textual stubs: a class body cannot be empty.
-                match (!decorated).then(|| stub(bytes, member, &mb, indent, &mut out, &mut skip, None)).flatten() {
+                match (!decorated).then(|| blanker.stub(member, &mb, indent, None)).flatten() {
                     Some(stubbed) => blanked.push(stubbed?),
                     None => {
                         blanked.push(mb.clone());
-                        blank(bytes, mb, indent, &mut out, &mut skip)?;
+                        blanker.blank(mb, indent)?;
                     }
                 }
             }
         }
     }
+    let (out, skip) = blanker.finish();
     // Only ASCII bytes were written, over whole bodies: the text stays UTF-8.
     Some(Reduced {
         text: out.map(|o| String::from_utf8(o).expect("blanking replaces whole bodies with ASCII")),
@@ -173,154 +153,6 @@ fn merge_skips(bytes: &[u8], skip: Vec<Range<usize>>) -> Vec<Range<usize>> {
         }
     }
     merged
-}
-
-/// Replaces an undecorated `def`/`class` statement whose body cannot hold a
-/// candidate with a stub that binds the same name, at the same offset:
-/// `def name(a, b=1):` becomes `0;  name=0`, `class Name(Base):` becomes
-/// `0;    Name=0`, and everything after, header and body, turns to blanks the
-/// parser skips (all but the last line ending). Name resolution sees the
-/// same module (or class) binding, and the parser reads a few bytes instead
-/// of a header and a placeholder body. Returns the blanked range (from the
-/// end of the name), `Some(None)` if the body swallows a statement (see
-/// [`blank`]), or `None` to fall back to [`blank`]: a header that could bind
-/// a name itself (`:=` in a default or a base), or leaves no room for `=0`
-/// on its first line (`class A:`).
-///
-/// With `bound` (a top-level block after the first stub), nothing is left
-/// to parse: the whole statement is blanked and skipped, and the name's
-/// range goes to `bound` for the module scope. A stub costs the parser
-/// about as much as 40 bytes of ordinary code, and large files have
-/// hundreds of them.
-fn stub(
-    bytes: &[u8],
-    stmt: &Range<usize>,
-    b: &Range<usize>,
-    indent: &[u8],
-    out: &mut Option<Vec<u8>>,
-    skip: &mut Vec<Range<usize>>,
-    bound: Option<&mut Vec<Range<usize>>>,
-) -> Option<Option<Range<usize>>> {
-    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
-    let blank_run = |mut i: usize| {
-        while i < b.start && matches!(bytes[i], b' ' | b'\t') {
-            i += 1;
-        }
-        i
-    };
-    let mut i = stmt.start;
-    if bytes[i..].starts_with(b"async") {
-        i = blank_run(i + 5);
-    }
-    i += if bytes[i..].starts_with(b"def") { 3 } else { 5 }; // `def` or `class` (see `body`)
-    let name_start = blank_run(i);
-    let name_end = name_start + bytes[name_start..b.start].iter().take_while(|&&c| word(c)).count();
-    let header = &bytes[name_end..b.start];
-    if name_start == i
-        || name_end == name_start
-        || header.len() < 2
-        || header[..2].iter().any(|c| matches!(c, b'\n' | b'\r'))
-        || memchr::memmem::find(header, b":=").is_some()
-    {
-        return None;
-    }
-    let out = out.get_or_insert_with(|| bytes.to_vec());
-    // Where the text the parser sees ends (it skips the rest).
-    let kept_end = match &bound {
-        Some(_) => stmt.start,
-        None => {
-            out[stmt.start] = b'0';
-            out[stmt.start + 1] = b';';
-            out[stmt.start + 2..name_start].fill(b' ');
-            out[name_end] = b'=';
-            out[name_end + 1] = b'0';
-            name_end + 2
-        }
-    };
-    for c in &mut out[kept_end..b.start] {
-        if !matches!(*c, b'\n' | b'\r') {
-            *c = b' ';
-        }
-    }
-    // The body line by line: it must not swallow a statement, exactly as for
-    // `blank` (if it does, the caller gives up on the whole reduced text).
-    let mut at = b.start;
-    while at < b.end {
-        if swallows_a_statement(&bytes[at..b.end], indent) {
-            return Some(None);
-        }
-        let line_end = memchr::memchr2(b'\n', b'\r', &bytes[at..b.end]).map_or(b.end, |p| at + p);
-        out[at..line_end].fill(b' ');
-        at = line_end;
-        while at < b.end && matches!(bytes[at], b'\n' | b'\r') {
-            at += 1;
-        }
-    }
-    skip_blanks(bytes, kept_end, b, skip);
-    if let Some(bound) = bound {
-        bound.push(name_start..name_end);
-    }
-    Some(Some(name_end..b.end))
-}
-
-/// Blanks one body (see the module docs) into `out`, recording the part the
-/// parser may skip. `None` if the body seems to swallow a statement at
-/// `indent` or column 0 (the scanner lost track of a string).
-fn blank(
-    bytes: &[u8],
-    b: Range<usize>,
-    indent: &[u8],
-    out: &mut Option<Vec<u8>>,
-    skip: &mut Vec<Range<usize>>,
-) -> Option<()> {
-    let out = out.get_or_insert_with(|| bytes.to_vec());
-    let mut placed: Option<usize> = None;
-    let mut at = b.start;
-    // Line by line: the first character that is not a space or tab becomes
-    // the placeholder; every later character but a line ending, a space.
-    while at < b.end {
-        if swallows_a_statement(&bytes[at..b.end], indent) {
-            return None;
-        }
-        let line_end = memchr::memchr2(b'\n', b'\r', &bytes[at..b.end]).map_or(b.end, |p| at + p);
-        let line = &mut out[at..line_end];
-        match placed {
-            Some(_) => line.fill(b' '),
-            None => {
-                if let Some(k) = line.iter().position(|c| !matches!(c, b' ' | b'\t')) {
-                    line[k] = b'0';
-                    line[k + 1..].fill(b' ');
-                    placed = Some(at + k);
-                }
-            }
-        }
-        at = line_end;
-        while at < b.end && matches!(bytes[at], b'\n' | b'\r') {
-            at += 1;
-        }
-    }
-    // After the placeholder, the body is only blanks.
-    if let Some(zero) = placed {
-        skip_blanks(bytes, zero + 1, &b, skip);
-    }
-    Some(())
-}
-
-/// Records `from..` the end of body `b` (now only blanks) as skippable, all
-/// but the body's last line ending: the parser must see it to end the line
-/// before and read the next statement's indentation.
-fn skip_blanks(bytes: &[u8], from: usize, b: &Range<usize>, skip: &mut Vec<Range<usize>>) {
-    let body = &bytes[b.clone()];
-    let to = if body.ends_with(b"\r\n") {
-        b.end - 2
-    } else if body.ends_with(b"\n") || body.ends_with(b"\r") {
-        b.end - 1
-    } else {
-        b.end
-    };
-    if from < to {
-        skip.push(from..to);
-    }
 }
 
 #[cfg(test)]
@@ -379,20 +211,6 @@ mod tests {
         assert_eq!(r.blanked.len(), 1);
         assert!(reduce("while True:\n    sleep(1)\n", &[&set]).unwrap().matched, "a module-level loop");
         assert!(!reduce("x = 'sleep'\n", &[&set]).unwrap().matched);
-    }
-
-    #[test]
-    fn a_body_must_not_swallow_a_shallower_definition() {
-        assert!(swallows_a_statement(b"def f():", b""));
-        assert!(swallows_a_statement(b"    @property", b"    "));
-        assert!(swallows_a_statement(b"\tdef b(self):", b"    "), "another mix of tabs and spaces");
-        assert!(swallows_a_statement(b"  def b(self):", b"    "), "shallower");
-        assert!(swallows_a_statement(b"        \x0cdef b():", b"    "), "a form feed resets the indentation");
-        assert!(!swallows_a_statement(b"        def inner():", b"    "), "a nested function");
-        assert!(!swallows_a_statement(b"    return x", b""));
-        // A shallow definition inside a member: the scanner gives up.
-        let src = "class A:\n    def a(self):\n        x = 1\n\tdef b(self):\n        pass\n\n    def c(self):\n        while True: pass\n";
-        assert!(reduce(src, &[&[re(r"while\s+True")]]).is_none());
     }
 
     #[test]

@@ -1,0 +1,282 @@
+//! Blanking for partial parsing: a block that cannot hold a candidate
+//! becomes a stub (`0;  name=0`, or nothing at all) or keeps its header over
+//! a `0` placeholder body, in a copy of the text of the same length (see
+//! the parent module). Also the safety check that a blanked body does not
+//! swallow a statement the scanner missed.
+
+use std::ops::Range;
+
+/// Blanks bodies into a copy of the text and records what the parser may skip.
+pub(super) struct Blanker<'b> {
+    bytes: &'b [u8],
+    /// The reduced text, copied from `bytes` on the first write.
+    out: Option<Vec<u8>>,
+    skip: Vec<Range<usize>>,
+    /// Line starts that open a `def`, `class`, `async def` or decorator at
+    /// column 0 (or after a form feed, which resets the indentation), in
+    /// order: none may fall inside a blanked top-level body. In such a
+    /// body, these lines can only sit in a string or in brackets.
+    openers: Vec<usize>,
+}
+
+impl<'b> Blanker<'b> {
+    pub(super) fn new(bytes: &'b [u8]) -> Self {
+        Blanker { bytes, out: None, skip: Vec::new(), openers: openers(bytes) }
+    }
+
+    /// The reduced text (`None` if nothing was blanked) and the skippable ranges, in order.
+    pub(super) fn finish(self) -> (Option<Vec<u8>>, Vec<Range<usize>>) {
+        (self.out, self.skip)
+    }
+
+    /// Whether body `b`, indented by `indent`, holds a line that opens a
+    /// statement it cannot hold (see [`swallows_a_statement`]): the scanner
+    /// lost track of a string, and the caller gives up on the reduced text.
+    fn swallows(&self, b: &Range<usize>, indent: &[u8]) -> bool {
+        if indent.is_empty() {
+            let i = self.openers.partition_point(|&p| p < b.start);
+            return self.openers.get(i).is_some_and(|&p| p < b.end);
+        }
+        let bytes = self.bytes;
+        let mut at = b.start;
+        while at < b.end {
+            if swallows_a_statement(&bytes[at..b.end], indent) {
+                return true;
+            }
+            at = memchr::memchr2(b'\n', b'\r', &bytes[at..b.end]).map_or(b.end, |p| at + p);
+            while at < b.end && matches!(bytes[at], b'\n' | b'\r') {
+                at += 1;
+            }
+        }
+        false
+    }
+
+    /// Replaces an undecorated `def`/`class` statement whose body cannot hold a
+    /// candidate with a stub that binds the same name, at the same offset:
+    /// `def name(a, b=1):` becomes `0;  name=0`, `class Name(Base):` becomes
+    /// `0;    Name=0`, and everything after, header and body, turns to blanks the
+    /// parser skips (all but the last line ending). Name resolution sees the
+    /// same module (or class) binding, and the parser reads a few bytes instead
+    /// of a header and a placeholder body. Returns the blanked range (from the
+    /// end of the name), `Some(None)` if the body swallows a statement (see
+    /// [`Blanker::blank`]), or `None` to fall back to [`Blanker::blank`]: a
+    /// header that could bind a name itself (`:=` in a default or a base), or
+    /// leaves no room for `=0` on its first line (`class A:`).
+    ///
+    /// With `bound` (a top-level block after the first stub), nothing is left
+    /// to parse: the whole statement is blanked and skipped, and the name's
+    /// range goes to `bound` for the module scope. A stub costs the parser
+    /// about as much as 40 bytes of ordinary code, and large files have
+    /// hundreds of them.
+    pub(super) fn stub(
+        &mut self,
+        stmt: &Range<usize>,
+        b: &Range<usize>,
+        indent: &[u8],
+        bound: Option<&mut Vec<Range<usize>>>,
+    ) -> Option<Option<Range<usize>>> {
+        let bytes = self.bytes;
+        let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+        let blank_run = |mut i: usize| {
+            while i < b.start && matches!(bytes[i], b' ' | b'\t') {
+                i += 1;
+            }
+            i
+        };
+        let mut i = stmt.start;
+        if bytes[i..].starts_with(b"async") {
+            i = blank_run(i + 5);
+        }
+        i += if bytes[i..].starts_with(b"def") { 3 } else { 5 }; // `def` or `class` (see `body`)
+        let name_start = blank_run(i);
+        let name_end = name_start + bytes[name_start..b.start].iter().take_while(|&&c| word(c)).count();
+        let header = &bytes[name_end..b.start];
+        if name_start == i
+            || name_end == name_start
+            || header.len() < 2
+            || header[..2].iter().any(|c| matches!(c, b'\n' | b'\r'))
+            || memchr::memmem::find(header, b":=").is_some()
+        {
+            return None;
+        }
+        // The body must not swallow a statement, exactly as for `blank`.
+        if self.swallows(b, indent) {
+            return Some(None);
+        }
+        let out = self.out.get_or_insert_with(|| bytes.to_vec());
+        // Where the text the parser sees ends (it skips the rest).
+        let kept_end = match &bound {
+            Some(_) => stmt.start,
+            None => {
+                out[stmt.start] = b'0';
+                out[stmt.start + 1] = b';';
+                out[stmt.start + 2..name_start].fill(b' ');
+                out[name_end] = b'=';
+                out[name_end + 1] = b'0';
+                name_end + 2
+            }
+        };
+        fill_blanks(&mut out[kept_end..b.end]);
+        skip_blanks(bytes, kept_end, b, &mut self.skip);
+        if let Some(bound) = bound {
+            bound.push(name_start..name_end);
+        }
+        Some(Some(name_end..b.end))
+    }
+
+    /// Blanks one body (see the module docs), recording the part the parser
+    /// may skip. `None` if the body seems to swallow a statement at `indent`
+    /// or column 0 (the scanner lost track of a string).
+    pub(super) fn blank(&mut self, b: Range<usize>, indent: &[u8]) -> Option<()> {
+        if self.swallows(&b, indent) {
+            return None;
+        }
+        let bytes = self.bytes;
+        let out = self.out.get_or_insert_with(|| bytes.to_vec());
+        // The first character that is not a space, tab or line ending becomes
+        // the placeholder; every other character but a line ending, a space.
+        let placed =
+            bytes[b.clone()].iter().position(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r')).map(|k| b.start + k);
+        fill_blanks(&mut out[b.clone()]);
+        // After the placeholder, the body is only blanks.
+        if let Some(zero) = placed {
+            out[zero] = b'0';
+            skip_blanks(bytes, zero + 1, &b, &mut self.skip);
+        }
+        Some(())
+    }
+}
+
+/// Turns every byte but a line ending into a space. (A select rather than
+/// a conditional store, so that the compiler vectorizes it.)
+fn fill_blanks(text: &mut [u8]) {
+    for c in text {
+        *c = if matches!(*c, b'\n' | b'\r') { *c } else { b' ' };
+    }
+}
+
+/// The line starts (after a line ending) whose line opens a `def`, `class`,
+/// `async def` or decorator with no indentation, or after a form feed: the
+/// lines [`swallows_a_statement`] rejects in a top-level body. Found from
+/// the spellings of the openers, which are rare, and not line by line.
+fn openers(bytes: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut check = |word: usize| {
+        let mut start = word;
+        while start > 0 && matches!(bytes[start - 1], b' ' | b'\t' | b'\x0c') {
+            start -= 1;
+        }
+        if start > 0
+            && matches!(bytes[start - 1], b'\n' | b'\r')
+            && (start == word || bytes[start..word].contains(&b'\x0c'))
+        {
+            out.push(start);
+        }
+    };
+    for p in memchr::memmem::find_iter(bytes, b"def ") {
+        check(p);
+        if p >= 6 && &bytes[p - 6..p] == b"async " {
+            check(p - 6);
+        }
+    }
+    for p in memchr::memmem::find_iter(bytes, b"class ") {
+        check(p);
+    }
+    for p in memchr::memchr_iter(b'@', bytes) {
+        check(p);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Whether the line starting at `line` opens a statement a body indented
+/// deeper than `indent` cannot hold: a `def`, `class`, `async def` or
+/// decorator that is not indented deeper than `indent` (including a
+/// different mix of tabs and spaces, or a form feed, which resets the
+/// indentation). Called on every line of every blanked member body, so it
+/// looks at the first word's first byte before anything else. (For
+/// top-level bodies, `indent` is empty and the `openers` regex finds the
+/// same lines in one pass.)
+fn swallows_a_statement(line: &[u8], indent: &[u8]) -> bool {
+    let lead = line.iter().take_while(|&&c| matches!(c, b' ' | b'\t' | b'\x0c')).count();
+    let rest = &line[lead..];
+    let opens = match rest.first() {
+        Some(b'd') => rest.starts_with(b"def "),
+        Some(b'c') => rest.starts_with(b"class "),
+        Some(b'a') => rest.starts_with(b"async def "),
+        Some(b'@') => true,
+        _ => false,
+    };
+    // (A byte loop: `starts_with` would call `memcmp` on every line.)
+    let deeper =
+        lead > indent.len() && indent.iter().zip(line).all(|(a, b)| a == b) && !line[..lead].contains(&b'\x0c');
+    opens && !deeper
+}
+
+/// Records `from..` the end of body `b` (now only blanks) as skippable, all
+/// but the body's last line ending: the parser must see it to end the line
+/// before and read the next statement's indentation.
+fn skip_blanks(bytes: &[u8], from: usize, b: &Range<usize>, skip: &mut Vec<Range<usize>>) {
+    let body = &bytes[b.clone()];
+    let to = if body.ends_with(b"\r\n") {
+        b.end - 2
+    } else if body.ends_with(b"\n") || body.ends_with(b"\r") {
+        b.end - 1
+    } else {
+        b.end
+    };
+    if from < to {
+        skip.push(from..to);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_must_not_swallow_a_shallower_definition() {
+        assert!(swallows_a_statement(b"def f():", b""));
+        assert!(swallows_a_statement(b"    @property", b"    "));
+        assert!(swallows_a_statement(b"\tdef b(self):", b"    "), "another mix of tabs and spaces");
+        assert!(swallows_a_statement(b"  def b(self):", b"    "), "shallower");
+        assert!(swallows_a_statement(b"        \x0cdef b():", b"    "), "a form feed resets the indentation");
+        assert!(!swallows_a_statement(b"        def inner():", b"    "), "a nested function");
+        assert!(!swallows_a_statement(b"    return x", b""));
+        // A shallow definition inside a member: the scanner gives up.
+        let src = "class A:\n    def a(self):\n        x = 1\n\tdef b(self):\n        pass\n\n    def c(self):\n        while True: pass\n";
+        assert!(super::super::reduce(src, &[&[regex::bytes::Regex::new(r"while\s+True").unwrap()]]).is_none());
+    }
+
+    proptest::proptest! {
+        /// For top-level bodies, the `openers` regex finds exactly the lines
+        /// `swallows_a_statement` rejects with an empty indentation.
+        #[test]
+        fn openers_are_the_lines_a_top_level_body_cannot_hold(
+            lines in proptest::collection::vec(
+                ("[ \t\x0c]{0,3}", "(|x|x |async |async\x0c|a @)", "(def |def|class |async def |async  def |@|x|d|# def )", "(\n|\r\n|\r)"),
+                1..20,
+            )
+        ) {
+            let body: String = lines.iter().map(|(lead, pre, word, end)| format!("{lead}{pre}{word}{end}")).collect();
+            let text = format!("def f():\n{body}");
+            let b = 9..text.len();
+            let blanker = Blanker::new(text.as_bytes());
+            let by_lines = {
+                let bytes = text.as_bytes();
+                let mut at = b.start;
+                let mut found = false;
+                while at < b.end && !found {
+                    found = swallows_a_statement(&bytes[at..b.end], b"");
+                    at = memchr::memchr2(b'\n', b'\r', &bytes[at..b.end]).map_or(b.end, |p| at + p);
+                    while at < b.end && matches!(bytes[at], b'\n' | b'\r') {
+                        at += 1;
+                    }
+                }
+                found
+            };
+            proptest::prop_assert_eq!(blanker.swallows(&b, b""), by_lines);
+        }
+    }
+}
