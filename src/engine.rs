@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::edits::{self, Fix};
 use crate::parse::{self, ParseError};
+use crate::prefilter;
 use crate::source::{Source, SourceError, line_col};
 use crate::transforms::{Ctx, Finding, FindingKind, Transform};
 use crate::verify::{self, VerifyError};
@@ -68,15 +69,6 @@ pub struct Options {
     pub apply: bool,
 }
 
-/// Whether a transform's trigger literals could all be present.
-pub fn triggers_match(t: &dyn Transform, text: &[u8]) -> bool {
-    let spec = t.spec();
-    spec.triggers.may_match(text)
-        // Every candidate sits in a block matching the block regex, so the file must match it.
-        && spec.block_regex.iter().all(|re| re.is_match(text))
-        && spec.file_regex.as_ref().is_none_or(|re| re.is_match(text))
-}
-
 pub fn process(bytes: &[u8], transforms: &[Box<dyn Transform>], opts: Options) -> Result<Processed, FileError> {
     let refs: Vec<&dyn Transform> = transforms.iter().map(|t| t.as_ref()).collect();
     process_with(bytes, &refs, opts)
@@ -85,11 +77,16 @@ pub fn process(bytes: &[u8], transforms: &[Box<dyn Transform>], opts: Options) -
 /// [`process`] with a per-file selection of transforms.
 pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) -> Result<Processed, FileError> {
     // The literal scan runs on raw bytes: a file that cannot match is not even decoded.
-    let active: Vec<&dyn Transform> =
-        transforms.iter().copied().filter(|t| !opts.prefilter || triggers_match(*t, bytes)).collect();
+    // One pass rules out most files; the rest get each transform's exact check.
+    let gated = !opts.prefilter || prefilter::any_gate(bytes, transforms);
+    let active: Vec<&dyn Transform> = transforms
+        .iter()
+        .copied()
+        .filter(|t| gated && (!opts.prefilter || prefilter::triggers_match(*t, bytes)))
+        .collect();
     if active.is_empty() {
         // Still reject what tame could never read, so errors do not depend on the prefilter.
-        if memchr::memmem::find(bytes, b"tame: ignore").is_none() {
+        if !gated || memchr::memmem::find(bytes, prefilter::SUPPRESSION).is_none() {
             Source::validate(bytes)?;
             return Ok(Processed { prefiltered: true, ..Processed::default() });
         }

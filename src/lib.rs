@@ -16,6 +16,7 @@ pub mod exit_code;
 pub mod interactive;
 pub mod output;
 pub mod parse;
+pub mod prefilter;
 pub mod python;
 pub mod report;
 pub mod runner;

@@ -187,6 +187,8 @@ pub struct Spec {
 /// searchers built once), and only then checks the exact conditions.
 #[derive(Debug)]
 pub struct Triggers {
+    /// The gate literals, for the combined scan of all specs (`crate::prefilter`).
+    pub gate_literals: Vec<String>,
     gate: Vec<memchr::memmem::Finder<'static>>,
     all_finders: Vec<memchr::memmem::Finder<'static>>,
     any_finders: Vec<memchr::memmem::Finder<'static>>,
@@ -218,7 +220,12 @@ impl Triggers {
         let finders = |lits: &[String]| -> Vec<memchr::memmem::Finder<'static>> {
             lits.iter().map(|l| memchr::memmem::Finder::new(l.as_bytes()).into_owned()).collect()
         };
-        Ok(Triggers { gate: finders(&gate), all_finders: finders(&raw.all), any_finders: finders(&raw.any) })
+        Ok(Triggers {
+            gate: finders(&gate),
+            gate_literals: gate,
+            all_finders: finders(&raw.all),
+            any_finders: finders(&raw.any),
+        })
     }
 
     /// Whether `text` could match: it holds a gate literal, every `all`
