@@ -128,7 +128,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
     if !opts.apply {
         return Ok(result);
     }
-    let mut text = source.text.clone();
+    let mut text = source.text.to_string();
     let (mut findings, mut header_at) = (first.findings, first.header_at);
     for round in 1..=MAX_ROUNDS + 1 {
         let fixes: Vec<&Fix> = findings

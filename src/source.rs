@@ -5,6 +5,7 @@
 //! PEP 263 Latin-1 cookie), its dominant line ending and its indentation unit.
 //! Transforms render new lines with those, never with hard-coded `\n` or spaces.
 
+use std::borrow::Cow;
 use thiserror::Error;
 
 /// Why a file could not be turned into a `Source`.
@@ -48,9 +49,10 @@ impl LineEnding {
 
 /// A decoded source file and its style.
 #[derive(Debug, Clone)]
-pub struct Source {
-    /// The text, always UTF-8, without the BOM.
-    pub text: String,
+pub struct Source<'a> {
+    /// The text, always UTF-8, without the BOM: borrowed from the bytes
+    /// when they are UTF-8 already (no copy of a large file), else decoded.
+    pub text: Cow<'a, str>,
     pub bom: bool,
     pub encoding: Encoding,
     pub line_ending: LineEnding,
@@ -80,23 +82,23 @@ fn prelude(bytes: &[u8]) -> Result<(bool, &[u8], Option<String>), SourceError> {
     Ok((bom, body, declared))
 }
 
-impl Source {
+impl<'a> Source<'a> {
     /// Decodes `bytes`. Never panics, whatever the input.
-    pub fn decode(bytes: &[u8]) -> Result<Source, SourceError> {
+    pub fn decode(bytes: &'a [u8]) -> Result<Source<'a>, SourceError> {
         let (bom, body, declared) = prelude(bytes)?;
         let (text, encoding) = match declared.as_deref() {
             None | Some("utf-8") | Some("utf8") | Some("utf_8") => match utf8(body) {
-                Ok(t) => (t.to_owned(), Encoding::Utf8),
+                Ok(t) => (Cow::Borrowed(t), Encoding::Utf8),
                 Err(e) if declared.is_some() => {
                     return Err(SourceError::InvalidDeclared { encoding: "utf-8".into(), offset: e.valid_up_to() });
                 }
                 Err(e) => return Err(SourceError::InvalidUtf8(e.valid_up_to())),
             },
             Some("latin-1" | "latin1" | "latin_1" | "iso-8859-1" | "iso8859-1" | "iso_8859_1" | "l1") => {
-                (body.iter().map(|&b| b as char).collect::<String>(), Encoding::Latin1)
+                (Cow::Owned(body.iter().map(|&b| b as char).collect::<String>()), Encoding::Latin1)
             }
             Some("ascii" | "us-ascii") => match body.iter().position(|b| !b.is_ascii()) {
-                None => (String::from_utf8_lossy(body).into_owned(), Encoding::Utf8),
+                None => (String::from_utf8_lossy(body), Encoding::Utf8),
                 Some(offset) => {
                     return Err(SourceError::InvalidDeclared { encoding: "ascii".into(), offset });
                 }
