@@ -10,7 +10,7 @@ use thiserror::Error;
 use crate::edits::{self, Fix};
 use crate::parse::{self, ParseError};
 use crate::prefilter;
-use crate::source::{Source, SourceError, line_col};
+use crate::source::{Source, SourceError, line_cols};
 use crate::transforms::{Ctx, Finding, FindingKind, Transform};
 use crate::verify::{self, VerifyError};
 
@@ -100,7 +100,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         let ids: Vec<&str> = transforms.iter().map(|t| t.spec().id.as_str()).collect();
         let mut findings = Vec::new();
         crate::suppress::apply(&source.text, &tree, &mut findings, &ids, true);
-        let located = findings.into_iter().map(|f| locate(&source.text, f)).collect();
+        let located = locate(&source.text, findings);
         return Ok(Processed { findings: located, prefiltered: true, ..Processed::default() });
     }
     let source = Source::decode(bytes)?;
@@ -120,7 +120,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         }
     };
     let mut result = Processed {
-        findings: first.findings.iter().map(|f| locate(&source.text, f.clone())).collect(),
+        findings: locate(&source.text, first.findings.clone()),
         partial: first.partial,
         prefiltered: !first.parsed,
         ..Processed::default()
@@ -247,19 +247,29 @@ fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Opti
     Ok(Some(Round0 { findings, header_at, errors_before: 0, partial: true, parsed: true }))
 }
 
-/// Positions a finding (and its edits) in `text`.
-fn locate(text: &str, finding: Finding) -> Located {
-    Located {
-        start: line_col(text, finding.range.start),
-        end: line_col(text, finding.range.end),
-        edit_positions: match &finding.kind {
-            FindingKind::Site(fix) => {
-                fix.edits.iter().map(|e| (line_col(text, e.range.start), line_col(text, e.range.end))).collect()
-            }
-            FindingKind::Skipped { .. } => Vec::new(),
-        },
-        finding,
+/// Positions findings (and their edits) in `text`, in one pass over it.
+fn locate(text: &str, findings: Vec<Finding>) -> Vec<Located> {
+    let mut offsets = Vec::new();
+    for f in &findings {
+        offsets.extend([f.range.start, f.range.end]);
+        if let FindingKind::Site(fix) = &f.kind {
+            offsets.extend(fix.edits.iter().flat_map(|e| [e.range.start, e.range.end]));
+        }
     }
+    let mut positions = line_cols(text, &offsets).into_iter();
+    let mut next = || positions.next().expect("one position per offset");
+    findings
+        .into_iter()
+        .map(|finding| Located {
+            start: next(),
+            end: next(),
+            edit_positions: match &finding.kind {
+                FindingKind::Site(fix) => fix.edits.iter().map(|_| (next(), next())).collect(),
+                FindingKind::Skipped { .. } => Vec::new(),
+            },
+            finding,
+        })
+        .collect()
 }
 
 /// Runs the transforms on one version of the text. Sites that touch a region

@@ -93,8 +93,10 @@ fn points_at(text: &str, offsets: &[usize]) -> Vec<tree_sitter::Point> {
     offsets
         .iter()
         .map(|&o| {
-            for nl in memchr::memchr_iter(b'\n', &bytes[pos..o]) {
-                row += 1;
+            // Counting is a SIMD pass; only the last line ending is looked up.
+            let between = &bytes[pos..o];
+            row += memchr::memchr_iter(b'\n', between).count();
+            if let Some(nl) = memchr::memrchr(b'\n', between) {
                 line_start = pos + nl + 1;
             }
             pos = o;
@@ -187,6 +189,24 @@ pub fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn points_at_counts_rows_and_byte_columns(text in "(a|é|\n|\r\n){0,40}", mut offsets in proptest::collection::vec(0usize..80, 0..10)) {
+            offsets.iter_mut().for_each(|o| *o = (*o).min(text.len()));
+            offsets.sort_unstable();
+            let expected: Vec<tree_sitter::Point> = offsets
+                .iter()
+                .map(|&o| {
+                    let before = &text.as_bytes()[..o];
+                    let row = before.iter().filter(|&&b| b == b'\n').count();
+                    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+                    tree_sitter::Point { row, column: o - line_start }
+                })
+                .collect();
+            proptest::prop_assert_eq!(points_at(&text, &offsets), expected);
+        }
+    }
 
     #[test]
     fn kind_fast_is_kind() {

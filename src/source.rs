@@ -236,9 +236,37 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// [`line_col`] of each of `offsets` (in any order), in one pass over the
+/// text rather than one per offset: a file's findings and their edits need
+/// dozens, and large files reach here.
+pub fn line_cols(text: &str, offsets: &[usize]) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&i| offsets[i]);
+    let bytes = text.as_bytes();
+    let mut out = vec![(0, 0); offsets.len()];
+    let (mut pos, mut line) = (0, 1);
+    for i in order {
+        let offset = offsets[i].min(text.len());
+        line += memchr::memchr_iter(b'\n', &bytes[pos..offset]).count();
+        pos = offset;
+        let line_start = memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |p| p + 1);
+        let col = text.get(line_start..offset).map_or(offset - line_start, |s| s.chars().count()) + 1;
+        out[i] = (line, col);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn line_cols_is_line_col_of_each(text in "(a|é|\n|\r\n|\r){0,40}", offsets in proptest::collection::vec(0usize..100, 0..12)) {
+            let expected: Vec<(usize, usize)> = offsets.iter().map(|&o| line_col(&text, o)).collect();
+            proptest::prop_assert_eq!(line_cols(&text, &offsets), expected);
+        }
+    }
 
     /// The straightforward `str::lines` version `detect_indent` must agree with.
     fn detect_indent_reference(text: &str) -> String {
