@@ -10,7 +10,7 @@ use thiserror::Error;
 use crate::edits::{self, Fix};
 use crate::parse::{self, ParseError};
 use crate::prefilter;
-use crate::source::{Source, SourceError, line_cols};
+use crate::source::{Indent, Source, SourceError, line_cols};
 use crate::transforms::{Ctx, Finding, FindingKind, Transform};
 use crate::verify::{self, VerifyError};
 
@@ -108,13 +108,15 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         return Ok(Processed { findings: vec![file_ignored(line)], ..Processed::default() });
     }
     let eol = source.line_ending.as_str();
+    // Found from the input on first use, and kept for every round.
+    let indent = Indent::of(&source.text);
     // Round 0 runs on a partial tree when possible, else on the whole file.
-    let first = match opts.partial.then(|| partial(&active, &source, eol)).transpose()?.flatten() {
+    let first = match opts.partial.then(|| partial(&active, &source, &indent, eol)).transpose()?.flatten() {
         Some(first) => first,
         None => {
             let tree = parse::parse(&source.text)?;
             let errors = parse::error_ranges(&tree);
-            let findings = run_transforms(&active, &source.text, &tree, &source.indent, eol, &errors, true);
+            let findings = run_transforms(&active, &source.text, &tree, &indent, eol, &errors, true);
             let header_at = crate::python::header::insertion_point(tree.root_node(), &source.text);
             Round0 { findings, header_at, errors_before: errors.len(), partial: false, parsed: true }
         }
@@ -153,7 +155,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
             Err(e) => return Err(e.into()),
         };
         text = applied.text;
-        findings = run_transforms(&active, &text, &tree, &source.indent, eol, &[], false);
+        findings = run_transforms(&active, &text, &tree, &indent, eol, &[], false);
         header_at = crate::python::header::insertion_point(tree.root_node(), &text);
     }
     if text != source.text {
@@ -194,7 +196,12 @@ struct Round0 {
 /// Offsets are those of the whole file, so the edits apply to it directly.
 /// Returns `None` (parse the whole file) when a transform needs the whole
 /// file, the file has suppression comments, or the reduced text has errors.
-fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Option<Round0>, FileError> {
+fn partial(
+    active: &[&dyn Transform],
+    source: &Source,
+    indent: &Indent<'_>,
+    eol: &str,
+) -> Result<Option<Round0>, FileError> {
     let mut keep: Vec<&[regex::bytes::Regex]> = Vec::with_capacity(active.len());
     for t in active {
         let spec = t.spec();
@@ -225,7 +232,7 @@ fn partial(active: &[&dyn Transform], source: &Source, eol: &str) -> Result<Opti
     if tree.root_node().has_error() {
         return Ok(None);
     }
-    let ctx = Ctx::partial(&reduced, &source.text, &tree, &source.indent, eol).with_module_names(&bound);
+    let ctx = Ctx::partial(&reduced, &source.text, &tree, indent, eol).with_module_names(&bound);
     let findings = collect_findings(active, &ctx, &[], true);
     let mentioned = |word: &str, within: std::ops::Range<usize>| {
         let bytes = source.text.as_bytes();
@@ -281,7 +288,7 @@ fn run_transforms(
     active: &[&dyn Transform],
     text: &str,
     tree: &tree_sitter::Tree,
-    indent: &str,
+    indent: &Indent<'_>,
     eol: &str,
     errors: &[std::ops::Range<usize>],
     first_round: bool,

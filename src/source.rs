@@ -6,6 +6,7 @@
 //! Transforms render new lines with those, never with hard-coded `\n` or spaces.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use thiserror::Error;
 
 /// Why a file could not be turned into a `Source`.
@@ -56,8 +57,30 @@ pub struct Source<'a> {
     pub bom: bool,
     pub encoding: Encoding,
     pub line_ending: LineEnding,
-    /// One level of indentation as the file writes it (`"    "`, `"  "`, `"\t"`).
-    pub indent: String,
+}
+
+/// One level of indentation as a file writes it (`"    "`, `"  "`, `"\t"`),
+/// found on first use: only a file with something to render needs it, and
+/// finding it reads up to 5,000 lines.
+pub struct Indent<'a> {
+    text: &'a str,
+    unit: OnceCell<String>,
+}
+
+impl<'a> Indent<'a> {
+    /// The indentation `text` uses.
+    pub fn of(text: &'a str) -> Self {
+        Indent { text, unit: OnceCell::new() }
+    }
+
+    /// A known indentation unit (for tests and callers that know it).
+    pub fn known(unit: &str) -> Indent<'static> {
+        Indent { text: "", unit: OnceCell::from(unit.to_owned()) }
+    }
+
+    pub fn get(&self) -> &str {
+        self.unit.get_or_init(|| detect_indent(self.text))
+    }
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -106,8 +129,7 @@ impl<'a> Source<'a> {
             Some(other) => return Err(SourceError::UnsupportedEncoding(other.to_owned())),
         };
         let line_ending = detect_line_ending(&text);
-        let indent = detect_indent(&text);
-        Ok(Source { text, bom, encoding, line_ending, indent })
+        Ok(Source { text, bom, encoding, line_ending })
     }
 
     /// Checks that `bytes` would decode, without building a `Source` (for
@@ -313,9 +335,9 @@ mod tests {
     fn detects_style() {
         let s = Source::decode(b"def f():\r\n\tif x:\r\n\t\treturn 1\r\n").unwrap();
         assert_eq!(s.line_ending, LineEnding::CrLf);
-        assert_eq!(s.indent, "\t");
+        assert_eq!(Indent::of(&s.text).get(), "\t");
         let s = Source::decode(b"class A:\n  def f(self):\n    pass\n").unwrap();
-        assert_eq!(s.indent, "  ");
+        assert_eq!(Indent::of(&s.text).get(), "  ");
         assert_eq!(s.line_ending, LineEnding::Lf);
     }
 

@@ -22,6 +22,7 @@ pub use spec::{OptionKind, OptionSpec, OptionValues, Spec, SpecError};
 use crate::edits::Fix;
 use crate::python::bindings::Resolver;
 use crate::python::names::Names;
+use crate::source::Indent;
 
 /// An option value that does not fit the transform.
 #[derive(Debug, Error)]
@@ -114,8 +115,9 @@ pub struct Ctx<'a> {
     /// The whole file (equal to `src` unless the file was partially parsed).
     pub original: &'a str,
     pub tree: &'a Tree,
-    /// The file's indentation unit and line ending, for rendering new lines.
-    pub indent: &'a str,
+    /// The file's indentation unit (found on first use) and line ending,
+    /// for rendering new lines.
+    indent: &'a Indent<'a>,
     pub eol: &'a str,
     /// Style facts of the whole file, found on first use (most files never
     /// render anything): see [`Ctx::quote`] and [`Ctx::line_limit`].
@@ -131,14 +133,14 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(src: &'a str, tree: &'a Tree, indent: &'a str, eol: &'a str) -> Self {
+    pub fn new(src: &'a str, tree: &'a Tree, indent: &'a Indent<'a>, eol: &'a str) -> Self {
         Ctx::partial(src, src, tree, indent, eol)
     }
 
     /// A context over a partially parsed file: `src` is the reduced text the
     /// tree was parsed from (same offsets as `original`, see `crate::blocks`);
     /// style and fresh names come from the whole `original`.
-    pub fn partial(src: &'a str, original: &'a str, tree: &'a Tree, indent: &'a str, eol: &'a str) -> Self {
+    pub fn partial(src: &'a str, original: &'a str, tree: &'a Tree, indent: &'a Indent<'a>, eol: &'a str) -> Self {
         Ctx {
             src,
             original,
@@ -159,6 +161,11 @@ impl<'a> Ctx<'a> {
     pub fn with_module_names(mut self, names: &'a [std::ops::Range<usize>]) -> Self {
         self.module_names = names;
         self
+    }
+
+    /// One level of the file's indentation.
+    pub fn indent(&self) -> &'a str {
+        self.indent.get()
     }
 
     /// The quote character the file prefers for new string literals.

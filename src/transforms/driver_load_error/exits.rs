@@ -152,7 +152,8 @@ mod tests {
     fn classify(stmt: &str) -> (bool, bool) {
         let src = format!("import sys\n{stmt}\n");
         let tree = crate::parse::parse(&src).unwrap();
-        let ctx = Ctx::new(&src, &tree, "    ", "\n");
+        let indent = crate::source::Indent::known("    ");
+        let ctx = Ctx::new(&src, &tree, &indent, "\n");
         let node = ctx.root().named_child(1).unwrap();
         let exit = exit_of(&ctx, node).expect("an exit");
         (is_status(&ctx, exit.arg), is_success(&ctx, exit.arg))

@@ -301,7 +301,8 @@ mod tests {
     /// What the first `try` of `src` loads: "driver", "fixed" or "nothing".
     fn loads(src: &str) -> &'static str {
         let tree = crate::parse::parse(src).unwrap();
-        let ctx = Ctx::new(src, &tree, "    ", "\n");
+        let indent = crate::source::Indent::known("    ");
+        let ctx = Ctx::new(src, &tree, &indent, "\n");
         let mut found = None;
         walk(ctx.root(), |_| true, |n| found = found.or(Some(n).filter(|n| n.kind_fast() == "try_statement")));
         match try_loads(&loaders(), &ctx, found.expect("a try statement")) {
@@ -349,7 +350,8 @@ mod tests {
         let src = "import click\ndef main():\n    a\ndef cli_main():\n    b\n@click.command()\ndef run():\n    c\n\
                    def load_driver():\n    d\nif __name__ == '__main__':\n    e\n";
         let tree = crate::parse::parse(src).unwrap();
-        let ctx = Ctx::new(src, &tree, "    ", "\n");
+        let indent = crate::source::Indent::known("    ");
+        let ctx = Ctx::new(src, &tree, &indent, "\n");
         let mut got = Vec::new();
         walk(
             ctx.root(),

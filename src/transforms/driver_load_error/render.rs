@@ -89,7 +89,7 @@ pub fn replacement<'t>(
     if fits(&one_line) {
         return Ok(one_line);
     }
-    let inner = format!("{}{}", line_indent(ctx.src, exit.stmt.start_byte()), ctx.indent);
+    let inner = format!("{}{}", line_indent(ctx.src, exit.stmt.start_byte()), ctx.indent());
     let column = inner.chars().count();
     let mut wrapped = String::new();
     for split in [false, true] {
@@ -219,7 +219,7 @@ pub fn exception_name(
                 format!("{q}{q}{q}A driver could not be loaded (raised instead of exiting the process).{q}{q}{q}");
             header.push(HeaderItem::Definition {
                 name: name.to_owned(),
-                text: format!("class {name}({base}):\n{}{doc}\n", ctx.indent),
+                text: format!("class {name}({base}):\n{}{doc}\n", ctx.indent()),
             });
             Ok(name.to_owned())
         }
