@@ -25,8 +25,41 @@ impl<'b> Blanker<'b> {
     }
 
     /// The reduced text (`None` if nothing was blanked) and the skippable ranges, in order.
-    pub(super) fn finish(self) -> (Option<Vec<u8>>, Vec<Range<usize>>) {
+    pub(super) fn finish(mut self) -> (Option<Vec<u8>>, Vec<Range<usize>>) {
+        // Decorators are dropped after their block's stub.
+        self.skip.sort_unstable_by_key(|r| r.start);
         (self.out, self.skip)
+    }
+
+    /// Whether decorator statement `d` (at `indent`) may be blanked with the
+    /// block it decorates: it binds no name (no `:=`), and its later lines
+    /// (inside brackets) do not swallow a statement, as for a body.
+    pub(super) fn can_drop_decorator(&self, d: &Range<usize>, indent: &[u8]) -> bool {
+        let line = &self.bytes[d.clone()];
+        if memchr::memmem::find(line, b":=").is_some() {
+            return false;
+        }
+        let mut rest = memchr::memchr2(b'\n', b'\r', line).map_or(d.end, |p| d.start + p);
+        while rest < d.end && matches!(self.bytes[rest], b'\n' | b'\r') {
+            rest += 1;
+        }
+        !self.swallows(&(rest..d.end), indent)
+    }
+
+    /// Blanks the decorators `range` (from the first decorator to the start of
+    /// the block they decorate, now a stub), all but their last line ending.
+    pub(super) fn drop_decorators(&mut self, range: Range<usize>) {
+        let bytes = self.bytes;
+        let out = self.out.get_or_insert_with(|| bytes.to_vec());
+        fill_blanks(&mut out[range.clone()]);
+        // The block's line keeps the line ending before it (and its indentation).
+        let mut to = memchr::memrchr2(b'\n', b'\r', &bytes[range.clone()]).map_or(range.end, |p| range.start + p);
+        if bytes[to] == b'\n' && to > range.start && bytes[to - 1] == b'\r' {
+            to -= 1;
+        }
+        if range.start < to {
+            self.skip.push(range.start..to);
+        }
     }
 
     /// Whether body `b`, indented by `indent`, holds a line that opens a

@@ -77,31 +77,26 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     // which tree-sitter accepts) belongs to no statement, and is kept as is.
     let prologue = 0..statements.first().map_or(bytes.len(), |s| s.start);
     let mut matched = !prologue.is_empty() && kept(&prologue);
-    // A decorated block keeps its header: a decorator needs a `def` after it.
-    let mut prev_decorator = false;
+    // The decorator statements right before the current one.
+    let mut decorators: Vec<Range<usize>> = Vec::new();
     for stmt in &statements {
         let is_kept = kept(stmt);
         let Some(b) = body(bytes, stmt) else {
             matched |= is_kept;
-            prev_decorator = bytes[stmt.start] == b'@';
+            if bytes[stmt.start] == b'@' {
+                decorators.push(stmt.clone());
+            } else {
+                decorators.clear();
+            }
             continue;
         };
+        let decorated = std::mem::take(&mut decorators);
         if !is_kept {
-            let decorated = prev_decorator;
-            prev_decorator = false;
-            match (!decorated).then(|| blanker.stub(stmt, &b, b"", bound.as_mut())).flatten() {
-                Some(stubbed) => {
-                    blanked.push(stubbed?);
-                    bound.get_or_insert_with(Vec::new);
-                }
-                None => {
-                    blanked.push(b.clone());
-                    blanker.blank(b, b"")?;
-                }
+            if blank_block(&mut blanker, &kept, &decorated, stmt, b, b"", bound.as_mut(), &mut blanked)? {
+                bound.get_or_insert_with(Vec::new);
             }
             continue;
         }
-        prev_decorator = false;
         // A kept class: blank the bodies of its members that cannot hold a
         // candidate. The class matched as a whole; it is a match only if one
         // of its members is, on its own.
@@ -111,20 +106,19 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
             matched = true;
             continue;
         };
-        let mut prev_decorator = false;
+        let mut decorators: Vec<Range<usize>> = Vec::new();
         for member in &statements_in(bytes, b.clone(), indent)? {
-            let decorated = std::mem::replace(&mut prev_decorator, bytes[member.start] == b'@');
+            let decorated = if bytes[member.start] == b'@' {
+                decorators.push(member.clone());
+                None
+            } else {
+                Some(std::mem::take(&mut decorators))
+            };
             if kept(member) {
                 matched = true;
-            } else if let Some(mb) = body(bytes, member) {
+            } else if let (Some(decorated), Some(mb)) = (decorated, body(bytes, member)) {
                 // Members stay textual stubs: a class body cannot be empty.
-                match (!decorated).then(|| blanker.stub(member, &mb, indent, None)).flatten() {
-                    Some(stubbed) => blanked.push(stubbed?),
-                    None => {
-                        blanked.push(mb.clone());
-                        blanker.blank(mb, indent)?;
-                    }
-                }
+                blank_block(&mut blanker, &kept, &decorated, member, mb, indent, None, &mut blanked)?;
             }
         }
     }
@@ -137,6 +131,36 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
         bound: bound.unwrap_or_default(),
         matched,
     })
+}
+
+/// Blanks block `stmt` (body `b`, at `indent`), which matches no keep set:
+/// a stub if it can be one, its decorators blanked too when none matches or
+/// could bind a name (a decorated test method is mostly decorators), else
+/// its body behind its kept header. Returns whether it became a stub, or
+/// `None` if the reduced text must be given up.
+#[allow(clippy::too_many_arguments)]
+fn blank_block(
+    blanker: &mut Blanker<'_>,
+    kept: &impl Fn(&Range<usize>) -> bool,
+    decorators: &[Range<usize>],
+    stmt: &Range<usize>,
+    b: Range<usize>,
+    indent: &[u8],
+    bound: Option<&mut Vec<Range<usize>>>,
+    blanked: &mut Vec<Range<usize>>,
+) -> Option<bool> {
+    let droppable = decorators.iter().all(|d| !kept(d) && blanker.can_drop_decorator(d, indent));
+    if droppable && let Some(stubbed) = blanker.stub(stmt, &b, indent, bound) {
+        blanked.push(stubbed?);
+        if let Some(first) = decorators.first() {
+            blanker.drop_decorators(first.start..stmt.start);
+            blanked.push(first.start..stmt.start);
+        }
+        return Some(true);
+    }
+    blanked.push(b.clone());
+    blanker.blank(b, indent)?;
+    Some(false)
 }
 
 /// Joins skippable ranges separated only by blanks (the line ending a
@@ -225,12 +249,12 @@ mod tests {
 
     #[test]
     fn stubs_fall_back_to_blanked_bodies_when_a_header_matters() {
-        let src = "@register(load())\ndef a(x):\n    return x\n\n\nclass B:\n    y = 1\n\n\ndef c(x=(n := 2)):\n    return x\n\n\nclass D(object):\n    pass\n";
+        let src = "@register(m := load())\ndef a(x):\n    return x\n\n\nclass B:\n    y = 1\n\n\ndef c(x=(n := 2)):\n    return x\n\n\nclass D(object):\n    pass\n";
         let reduced = reduce(src, &[]).unwrap();
         let out = reduced.text.unwrap();
-        // A decorator needs its `def`; `class B:` leaves no room for `=0`; a
-        // walrus in a default binds a name of its own.
-        assert!(out.starts_with("@register(load())\ndef a(x):\n    0"), "{out}");
+        // A decorator binding a name needs its `def`; `class B:` leaves no
+        // room for `=0`; a walrus in a default binds a name of its own.
+        assert!(out.starts_with("@register(m := load())\ndef a(x):\n    0"), "{out}");
         assert!(out.contains("\nclass B:\n    0"), "{out}");
         assert!(out.contains("\ndef c(x=(n := 2)):\n    0"), "{out}");
         assert!(out.contains("\n0;    D=0 "), "{out}");
@@ -240,6 +264,26 @@ mod tests {
         assert!(["a", "B", "c", "D"].iter().all(|name| module.binds(name)));
         // The parameters, decorator arguments and bases of a stub count as blanked.
         assert!(reduced.blanked.iter().any(|r| src[r.clone()].starts_with("(object):")));
+    }
+
+    #[test]
+    fn decorators_go_with_their_stub() {
+        let src = "import mock\n\n\n@mock.patch('a.b',\n            new=1)\n@other\ndef a():\n    return 1\n\n\nclass T(object):\n    @mock.patch('x')\n    def test_one(self, m):\n        pass\n\n    @staticmethod\n    def wait():\n        while True:\n            sleep(1)\n";
+        let keep = [re(r"while\s+True"), re("sleep")];
+        let reduced = reduce(src, &[&keep]).unwrap();
+        let out = reduced.text.unwrap();
+        assert!(!out.contains("mock.patch"), "{out}");
+        assert!(out.contains("\n0;  a=0 ") && out.contains("\n    0;  test_one=0 "), "{out}");
+        assert!(out.contains("    @staticmethod\n    def wait():"), "a kept member keeps its decorator: {out}");
+        assert!(reduced.blanked.iter().any(|r| src[r.clone()].starts_with("@mock.patch('a.b',")));
+        assert!(reduced.skip.iter().all(|r| out[r.clone()].trim().is_empty()));
+        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
+        // A decorator line that opens a definition at column 0 inside its
+        // brackets means the scanner is lost: the decorators stay.
+        let lost = "@deco('''\ndef b():\n''')\ndef a():\n    return 1\n";
+        let out = reduce(lost, &[]).unwrap().text.unwrap();
+        assert!(out.starts_with("@deco('''\ndef b():\n''')\ndef a():\n    0"), "{out}");
     }
 
     #[test]

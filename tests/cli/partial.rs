@@ -132,6 +132,10 @@ const REGRESSIONS: &[&str] = &[
     // stays in the text, so the import after it is not taken for part of
     // the import header (where `import time` goes).
     "import eventlet\n\n\ndef a():\n    return 1\n\n\nimport logging\n\n\ndef c():\n    return 2\n\n\ndef b(ready):\n    while True:\n        if ready():\n            break\n        eventlet.sleep(1)\n",
+    // Decorators go with their stub: a decorated `def sleep` still shadows
+    // the import, and a loader called from a dropped decorator is a caller.
+    "from time import sleep\n\n\n@decorate(\n    'x')\ndef sleep(n):\n    pass\n\n\ndef b(ready):\n    while True:\n        if ready():\n            break\n        sleep(1)\n",
+    "import sys\nfrom oslo_utils import importutils\n\n\ndef load_interface_driver(conf):\n    try:\n        return importutils.import_object(conf.interface_driver, conf)\n    except ImportError:\n        LOG.error('Error importing interface driver')\n        raise SystemExit(1)\n\n\n@register(load_interface_driver(CONF))\ndef other():\n    return 1\n\n\nclass T(object):\n    @mock.patch('a')\n    @mock.patch('b',\n                new=load_interface_driver)\n    def test_a(self, m):\n        return 2\n\n    @property\n    def wait(self):\n        while True:\n            if self.ready():\n                return\n            time.sleep(1)\n",
 ];
 
 #[test]
