@@ -107,6 +107,10 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
             continue;
         };
         let mut decorators: Vec<Range<usize>> = Vec::new();
+        // As at the top level, only the first stub stays in the text (a class
+        // body cannot be empty); nothing resolves names in a class scope, so
+        // the names of the others are not kept.
+        let mut dropped: Option<Vec<Range<usize>>> = None;
         for member in &statements_in(bytes, b.clone(), indent)? {
             let decorated = if bytes[member.start] == b'@' {
                 decorators.push(member.clone());
@@ -117,8 +121,9 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
             if kept(member) {
                 matched = true;
             } else if let (Some(decorated), Some(mb)) = (decorated, body(bytes, member)) {
-                // Members stay textual stubs: a class body cannot be empty.
-                blank_block(&mut blanker, &kept, &decorated, member, mb, indent, None, &mut blanked)?;
+                if blank_block(&mut blanker, &kept, &decorated, member, mb, indent, dropped.as_mut(), &mut blanked)? {
+                    dropped.get_or_insert_with(Vec::new);
+                }
             }
         }
     }
@@ -284,6 +289,18 @@ mod tests {
         let lost = "@deco('''\ndef b():\n''')\ndef a():\n    return 1\n";
         let out = reduce(lost, &[]).unwrap().text.unwrap();
         assert!(out.starts_with("@deco('''\ndef b():\n''')\ndef a():\n    0"), "{out}");
+    }
+
+    #[test]
+    fn a_kept_class_keeps_one_member_stub() {
+        let src = "class T(object):\n    def a(self):\n        return 1\n\n    def b(self):\n        return 2\n\n    def wait(self):\n        while True:\n            sleep(1)\n";
+        let keep = [re(r"while\s+True"), re("sleep")];
+        let reduced = reduce(src, &[&keep]).unwrap();
+        let out = reduced.text.unwrap();
+        assert!(out.contains("\n    0;  a=0 ") && !out.contains("b=0"), "{out}");
+        assert!(reduced.bound.is_empty(), "class members bind nothing in the module");
+        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
     }
 
     #[test]
