@@ -120,10 +120,10 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
             };
             if kept(member) {
                 matched = true;
-            } else if let (Some(decorated), Some(mb)) = (decorated, body(bytes, member)) {
-                if blank_block(&mut blanker, &kept, &decorated, member, mb, indent, dropped.as_mut(), &mut blanked)? {
-                    dropped.get_or_insert_with(Vec::new);
-                }
+            } else if let (Some(decorated), Some(mb)) = (decorated, body(bytes, member))
+                && blank_block(&mut blanker, &kept, &decorated, member, mb, indent, dropped.as_mut(), &mut blanked)?
+            {
+                dropped.get_or_insert_with(Vec::new);
             }
         }
     }
