@@ -66,6 +66,11 @@ pub(super) fn statements_in(text: &[u8], range: Range<usize>, indent: &[u8]) -> 
                 starts.push(at + indent.len());
             }
             continued = false;
+            // The indentation holds nothing to look at.
+            i = j;
+            if i == text.len() {
+                break;
+            }
         }
         let c = text[i];
         match c {
@@ -108,6 +113,21 @@ fn skip_string(text: &[u8], i: usize) -> Option<usize> {
     let q = text[i];
     let triple = text.get(i + 1) == Some(&q) && text.get(i + 2) == Some(&q);
     let mut j = if triple { i + 3 } else { i + 1 };
+    if triple {
+        // Only the quote and backslashes matter: jump between them (long
+        // docstrings are a good part of many files).
+        while j < text.len() {
+            j += memchr::memchr2(q, b'\\', &text[j..])?;
+            if text[j] == b'\\' {
+                j += 2;
+            } else if text.get(j + 1) == Some(&q) && text.get(j + 2) == Some(&q) {
+                return Some(j + 3);
+            } else {
+                j += 1;
+            }
+        }
+        return None;
+    }
     while j < text.len() {
         match text[j] {
             b'\\' => j += 2,
@@ -188,6 +208,38 @@ pub(super) fn body_indent<'b>(bytes: &'b [u8], body: &Range<usize>) -> Option<&'
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `skip_string` as a plain byte loop: the reference for the jumps.
+    fn skip_string_by_bytes(text: &[u8], i: usize) -> Option<usize> {
+        let q = text[i];
+        let triple = text.get(i + 1) == Some(&q) && text.get(i + 2) == Some(&q);
+        let mut j = if triple { i + 3 } else { i + 1 };
+        while j < text.len() {
+            match text[j] {
+                b'\\' => j += 2,
+                c if c == q => {
+                    if !triple {
+                        return Some(j + 1);
+                    }
+                    if text.get(j + 1) == Some(&q) && text.get(j + 2) == Some(&q) {
+                        return Some(j + 3);
+                    }
+                    j += 1;
+                }
+                b'\n' | b'\r' if !triple => return None,
+                _ => j += 1,
+            }
+        }
+        None
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn skip_string_jumps_as_the_byte_loop_steps(body in "('|\"|\\\\|x|\n|\r){0,24}", quote in "('|\"|'''|\"\"\")") {
+            let text = format!("{quote}{body}");
+            proptest::prop_assert_eq!(skip_string(text.as_bytes(), 0), skip_string_by_bytes(text.as_bytes(), 0));
+        }
+    }
 
     #[test]
     fn a_form_feed_resets_the_indentation() {
