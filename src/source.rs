@@ -163,7 +163,6 @@ impl<'a> Source<'a> {
 
 /// The PEP 263 cookie on line 1 or 2, lowercased, if any.
 fn coding_cookie(bytes: &[u8]) -> Option<String> {
-    let re = cookie_regex();
     for (i, line) in bytes.split(|&b| b == b'\n').take(2).enumerate() {
         let line = String::from_utf8_lossy(line);
         let trimmed = line.trim_start();
@@ -174,7 +173,12 @@ fn coding_cookie(bytes: &[u8]) -> Option<String> {
             }
             continue;
         }
-        if let Some(c) = re.captures(trimmed) {
+        // Most files have no cookie: the regex (which needs the word) is not
+        // even compiled for them.
+        if !trimmed.contains("coding") {
+            continue;
+        }
+        if let Some(c) = cookie_regex().captures(trimmed) {
             return Some(c[1].to_ascii_lowercase());
         }
     }
