@@ -45,8 +45,11 @@ pub fn any_gate(bytes: &[u8], transforms: &[&dyn Transform]) -> bool {
 pub fn triggers_match(t: &dyn Transform, text: &[u8]) -> bool {
     let spec = t.spec();
     spec.triggers.may_match(text)
-        // Every candidate sits in a block matching the block regex, so the file must match it.
-        && spec.block_regex.iter().all(|re| re.is_match(text))
+        // Every candidate sits in a block matching the block regex, so the file
+        // must match it, unless an alias hides the spelling it looks for
+        // (`from sys import exit as die`, then `die(1)`): the unfocus regex.
+        && (spec.block_regex.iter().all(|re| re.is_match(text))
+            || spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(text)))
         && spec.file_regex.as_ref().is_none_or(|re| re.is_match(text))
 }
 
@@ -66,6 +69,10 @@ mod tests {
         assert!(any_gate(b"time.sleep(1)\n", &refs));
         assert!(any_gate(b"sys.exit(1)\n", &refs));
         assert!(any_gate(b"x = 1  # tame: ignore\n", &refs));
+        // Found by the fuzzer: an aliased exit, and no `exit(` call to match the block regex.
+        let aliased = b"import importlib\nfrom sys import exit as die\n\n\ndef load_driver(name):\n    try:\n        return importlib.import_module(name)\n    except ImportError:\n        die(1)\n";
+        let driver = refs.iter().find(|t| t.spec().id == "driver-load-error").unwrap();
+        assert!(triggers_match(*driver, aliased));
         // Every gate literal of every spec is in the combined scan.
         for spec in specs() {
             for literal in &spec.triggers.gate_literals {

@@ -136,6 +136,9 @@ const REGRESSIONS: &[&str] = &[
     // the import, and a loader called from a dropped decorator is a caller.
     "from time import sleep\n\n\n@decorate(\n    'x')\ndef sleep(n):\n    pass\n\n\ndef b(ready):\n    while True:\n        if ready():\n            break\n        sleep(1)\n",
     "import sys\nfrom oslo_utils import importutils\n\n\ndef load_interface_driver(conf):\n    try:\n        return importutils.import_object(conf.interface_driver, conf)\n    except ImportError:\n        LOG.error('Error importing interface driver')\n        raise SystemExit(1)\n\n\n@register(load_interface_driver(CONF))\ndef other():\n    return 1\n\n\nclass T(object):\n    @mock.patch('a')\n    @mock.patch('b',\n                new=load_interface_driver)\n    def test_a(self, m):\n        return 2\n\n    @property\n    def wait(self):\n        while True:\n            if self.ready():\n                return\n            time.sleep(1)\n",
+    // Found by the fuzzer: `exit` imported under another name, and no
+    // `exit(` call anywhere for the block regex; the prefilter ruled it out.
+    "import importlib\nimport sys as _sys\nfrom sys import exit as die\n\n\ndef load_metrics_driver(name):\n    try:\n        return importlib.import_module(\"metrics.drivers.\" + name)\n    except ModuleNotFoundError:\n        die(\"no metrics driver called %r\" % name)\n",
 ];
 
 #[test]
