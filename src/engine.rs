@@ -214,7 +214,7 @@ fn partial(
         keep.push(&spec.block_regex);
     }
     // Suppression comments in blanked bodies must still be seen (and reported if unused).
-    if memchr::memmem::find(source.text.as_bytes(), b"tame: ignore").is_some() {
+    if memchr::memmem::find(source.text.as_bytes(), prefilter::SUPPRESSION).is_some() {
         return Ok(None);
     }
     let Some(crate::blocks::Reduced { text, skip, blanked, bound, matched }) =
