@@ -207,9 +207,14 @@ impl<'a> Ctx<'a> {
         let mut ranges: Vec<std::ops::Range<usize>> = re
             .find_iter(self.src.as_bytes())
             .map(|m| {
-                let node = self.tree.root_node().descendant_for_byte_range(m.start(), m.end());
+                let root = self.tree.root_node();
+                let node = root.descendant_for_byte_range(m.start(), m.end());
+                // The node, then its ancestors innermost first: one descent
+                // (`parent()` descends from the root at every step).
                 node.and_then(|n| {
-                    std::iter::successors(Some(n), |n| n.parent()).find(|n| n.kind_fast() == "function_definition")
+                    std::iter::once(n)
+                        .chain(crate::parse::ancestors(root, n).into_iter().rev())
+                        .find(|n| n.kind_fast() == "function_definition")
                 })
                 .map_or(m.range(), |f| f.byte_range())
             })
