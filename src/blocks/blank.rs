@@ -51,12 +51,14 @@ impl<'b> Blanker<'b> {
     pub(super) fn drop_decorators(&mut self, range: Range<usize>) {
         let bytes = self.bytes;
         let out = self.out.get_or_insert_with(|| bytes.to_vec());
-        fill_blanks(&mut out[range.clone()]);
-        // The block's line keeps the line ending before it (and its indentation).
+        // The block's line keeps the line ending before it and its
+        // indentation as written (a tab turned into a space would be a
+        // shallower indentation, and end a class there).
         let mut to = memchr::memrchr2(b'\n', b'\r', &bytes[range.clone()]).map_or(range.end, |p| range.start + p);
         if bytes[to] == b'\n' && to > range.start && bytes[to - 1] == b'\r' {
             to -= 1;
         }
+        fill_blanks(&mut out[range.start..to]);
         if range.start < to {
             self.skip.push(range.start..to);
         }
@@ -167,12 +169,16 @@ impl<'b> Blanker<'b> {
         let bytes = self.bytes;
         let out = self.out.get_or_insert_with(|| bytes.to_vec());
         // The first character that is not a space, tab or line ending becomes
-        // the placeholder; every other character but a line ending, a space.
+        // the placeholder, behind its line's indentation as written (tabs
+        // stay tabs: as spaces they would be a shallower indentation); every
+        // other character but a line ending, a space.
         let placed =
             bytes[b.clone()].iter().position(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r')).map(|k| b.start + k);
         fill_blanks(&mut out[b.clone()]);
         // After the placeholder, the body is only blanks.
         if let Some(zero) = placed {
+            let line_start = memchr::memrchr2(b'\n', b'\r', &bytes[b.start..zero]).map_or(b.start, |p| b.start + p + 1);
+            out[line_start..zero].copy_from_slice(&bytes[line_start..zero]);
             out[zero] = b'0';
             skip_blanks(bytes, zero + 1, &b, &mut self.skip);
         }

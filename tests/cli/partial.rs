@@ -139,6 +139,11 @@ const REGRESSIONS: &[&str] = &[
     // Found by the fuzzer: `exit` imported under another name, and no
     // `exit(` call anywhere for the block regex; the prefilter ruled it out.
     "import importlib\nimport sys as _sys\nfrom sys import exit as die\n\n\ndef load_metrics_driver(name):\n    try:\n        return importlib.import_module(\"metrics.drivers.\" + name)\n    except ModuleNotFoundError:\n        die(\"no metrics driver called %r\" % name)\n",
+    // Tab indentation: a blanked member body keeps its placeholder's tabs
+    // (as spaces they were shallower, and the class ended there).
+    "import time\n\n\nclass API(object):\n\tdef _pick(\n\t\t\tself):\n\t\treturn 1\n\n\tdef restore(self, ready):\n\t\twhile True:\n\t\t\tif ready():\n\t\t\t\tbreak\n\t\t\ttime.sleep(1)\n",
+    // And dropped decorators leave the tabs before their `def`.
+    "import time\n\n\nclass API(object):\n\tx = 1\n\n\t@args('--local')\n\tdef sync(self):\n\t\treturn 1\n\n\tdef restore(self, ready):\n\t\twhile True:\n\t\t\tif ready():\n\t\t\t\tbreak\n\t\t\ttime.sleep(1)\n",
 ];
 
 #[test]
