@@ -89,6 +89,10 @@ const BLOCKS: &[&str] = &[
     // A module-level alias (with comments in the way) used in another block.
     "from time import (  # the clock\n    sleep  # the wait\n    as snooze,\n)\n",
     "def snoozing():\n    while True:\n        if ready():\n            break\n        snooze(2)\n",
+    // Members that become a dropped decorator, a kept multi-line header and a
+    // stub, beside a kept one; a decorated top-level block with a multi-line decorator.
+    "class Worker(object):\n    @property\n    def name(self):\n        return 'w'\n\n    def _pick(\n            self):\n        return 1\n\n    def wait(self):\n        while True:\n            if self.ready():\n                return\n            time.sleep(1)\n",
+    "@register('x',\n          y=1)\ndef plugin():\n    return 2\n",
 ];
 
 #[test]
@@ -102,6 +106,17 @@ fn generated_corpus_finds_the_same_with_partial_parsing() {
         for _ in 0..1 + rng.next(8) {
             text.push_str(BLOCKS[rng.next(BLOCKS.len())]);
             text.push_str("\n\n");
+        }
+        // Every third file indents with tabs: blanking must keep them (a tab
+        // turned into a space is a shallower indentation).
+        if f % 3 == 1 {
+            text = text
+                .split_inclusive('\n')
+                .map(|line| {
+                    let spaces = line.len() - line.trim_start_matches(' ').len();
+                    format!("{}{}", "\t".repeat(spaces / 4), &line[spaces - spaces % 4..])
+                })
+                .collect();
         }
         std::fs::write(tmp.path().join(format!("m{f:03}.py")), text).unwrap();
     }
