@@ -252,19 +252,10 @@ fn detect_indent(text: &str) -> String {
     if counts[best] == 0 { "    ".into() } else { " ".repeat(best) }
 }
 
-/// Maps byte offsets to 1-based line and column (column counted in chars).
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text.as_bytes()[..offset];
-    let line = memchr::memchr_iter(b'\n', before).count() + 1;
-    let line_start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
-    let col = text.get(line_start..offset).map_or(offset - line_start, |s| s.chars().count()) + 1;
-    (line, col)
-}
-
-/// [`line_col`] of each of `offsets` (in any order), in one pass over the
-/// text rather than one per offset: a file's findings and their edits need
-/// dozens, and large files reach here.
+/// The 1-based line and column (column counted in chars) of each of
+/// `offsets` (in any order), in one pass over the text rather than one per
+/// offset: a file's findings and their edits need dozens, and large files
+/// reach here.
 pub fn line_cols(text: &str, offsets: &[usize]) -> Vec<(usize, usize)> {
     let mut order: Vec<usize> = (0..offsets.len()).collect();
     order.sort_by_key(|&i| offsets[i]);
@@ -285,6 +276,16 @@ pub fn line_cols(text: &str, offsets: &[usize]) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One offset at a time: the reference for [`line_cols`].
+    fn line_col(text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let before = &text.as_bytes()[..offset];
+        let line = memchr::memchr_iter(b'\n', before).count() + 1;
+        let line_start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
+        let col = text.get(line_start..offset).map_or(offset - line_start, |s| s.chars().count()) + 1;
+        (line, col)
+    }
 
     proptest::proptest! {
         #[test]
