@@ -5,6 +5,9 @@
 //! swallow a statement the scanner missed.
 
 use std::ops::Range;
+use std::sync::OnceLock;
+
+use aho_corasick::packed;
 
 /// Blanks bodies into a copy of the text and records what the parser may skip.
 pub(super) struct Blanker<'b> {
@@ -197,36 +200,59 @@ fn fill_blanks(text: &mut [u8]) {
 /// The line starts (after a line ending) whose line opens a `def`, `class`,
 /// `async def` or decorator with no indentation, or after a form feed: the
 /// lines [`swallows_a_statement`] rejects in a top-level body. Found from
-/// the spellings of the openers, which are rare, and not line by line.
+/// their spellings after a line ending, which are rare (a search for `def `
+/// alone stops at every method), in one SIMD pass; then the rarer lines
+/// whose indentation holds a form feed.
 fn openers(bytes: &[u8]) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut check = |word: usize| {
-        let mut start = word;
-        while start > 0 && matches!(bytes[start - 1], b' ' | b'\t' | b'\x0c') {
-            start -= 1;
+    static SPELLINGS: OnceLock<Option<packed::Searcher>> = OnceLock::new();
+    let spellings = SPELLINGS.get_or_init(|| {
+        let words = ["def ", "class ", "async def ", "@"];
+        // The packed (Teddy) searcher itself: the general one would pick a
+        // prefilter on the first bytes, here every line ending. The patterns
+        // cannot overlap but at a `\r\n`, where each finds its own line.
+        let mut builder = packed::Config::new().match_kind(packed::MatchKind::LeftmostFirst).builder();
+        for eol in ["\n", "\r"] {
+            for w in words {
+                builder.add(format!("{eol}{w}"));
+            }
         }
-        if start > 0
-            && matches!(bytes[start - 1], b'\n' | b'\r')
-            && (start == word || bytes[start..word].contains(&b'\x0c'))
-        {
-            out.push(start);
-        }
+        builder.build()
+    });
+    let mut out: Vec<usize> = match spellings {
+        Some(searcher) => searcher.find_iter(bytes).map(|m| m.start() + 1).collect(),
+        // No SIMD searcher on this machine: the line endings one by one.
+        None => after_line_endings(bytes),
     };
-    for p in memchr::memmem::find_iter(bytes, b"def ") {
-        check(p);
-        if p >= 6 && &bytes[p - 6..p] == b"async " {
-            check(p - 6);
+    let blank = |c: u8| matches!(c, b' ' | b'\t' | b'\x0c');
+    let mut after_feed = Vec::new();
+    for f in memchr::memchr_iter(b'\x0c', bytes) {
+        let start = bytes[..f].iter().rposition(|&c| !blank(c)).map_or(0, |p| p + 1);
+        if start == 0 || !matches!(bytes[start - 1], b'\n' | b'\r') {
+            continue;
+        }
+        let word = bytes[f..].iter().position(|&c| !blank(c)).map_or(bytes.len(), |p| f + p);
+        if opens(&bytes[word..]) {
+            after_feed.push(start);
         }
     }
-    for p in memchr::memmem::find_iter(bytes, b"class ") {
-        check(p);
+    if !after_feed.is_empty() {
+        out.extend(after_feed);
+        out.sort_unstable();
+        out.dedup();
     }
-    for p in memchr::memchr_iter(b'@', bytes) {
-        check(p);
-    }
-    out.sort_unstable();
-    out.dedup();
     out
+}
+
+fn opens(rest: &[u8]) -> bool {
+    rest.starts_with(b"def ")
+        || rest.starts_with(b"class ")
+        || rest.starts_with(b"async def ")
+        || rest.starts_with(b"@")
+}
+
+/// The line starts after a line ending whose line opens with no indentation.
+fn after_line_endings(bytes: &[u8]) -> Vec<usize> {
+    memchr::memchr2_iter(b'\n', b'\r', bytes).map(|p| p + 1).filter(|&p| opens(&bytes[p..])).collect()
 }
 
 /// Whether the line starting at `line` opens a statement a body indented
@@ -288,7 +314,57 @@ mod tests {
         assert!(super::super::reduce(src, &[&[regex::bytes::Regex::new(r"while\s+True").unwrap()]]).is_none());
     }
 
+    /// The first version of [`openers`]: every `def `, `class ` and `@`,
+    /// checked back to its line start. The reference for the SIMD pass.
+    fn openers_by_words(bytes: &[u8]) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut check = |word: usize| {
+            let mut start = word;
+            while start > 0 && matches!(bytes[start - 1], b' ' | b'\t' | b'\x0c') {
+                start -= 1;
+            }
+            if start > 0
+                && matches!(bytes[start - 1], b'\n' | b'\r')
+                && (start == word || bytes[start..word].contains(&b'\x0c'))
+            {
+                out.push(start);
+            }
+        };
+        for p in memchr::memmem::find_iter(bytes, b"def ") {
+            check(p);
+            if p >= 6 && &bytes[p - 6..p] == b"async " {
+                check(p - 6);
+            }
+        }
+        for p in memchr::memmem::find_iter(bytes, b"class ") {
+            check(p);
+        }
+        for p in memchr::memchr_iter(b'@', bytes) {
+            check(p);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     proptest::proptest! {
+        #[test]
+        fn openers_are_found_as_word_by_word(
+            lines in proptest::collection::vec(
+                ("[ \t\x0c]{0,3}", "(|x|async |async\x0c|@)", "(def |def|class |async def |@|x|# def )", "(\n|\r\n|\r|\x0c)"),
+                0..20,
+            )
+        ) {
+            let text: String = lines.iter().map(|(lead, pre, word, end)| format!("{lead}{pre}{word}{end}")).collect();
+            let reference = openers_by_words(text.as_bytes());
+            proptest::prop_assert_eq!(&openers(text.as_bytes()), &reference);
+            // The fallback without SIMD, and the lines after a form feed.
+            let feeds = text.as_bytes().contains(&b'\x0c');
+            let plain = after_line_endings(text.as_bytes());
+            proptest::prop_assert!(plain.iter().all(|p| reference.contains(p)));
+            proptest::prop_assert!(feeds || plain == reference);
+        }
+
         /// For top-level bodies, the `openers` regex finds exactly the lines
         /// `swallows_a_statement` rejects with an empty indentation.
         #[test]
