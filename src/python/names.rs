@@ -7,12 +7,17 @@
 //! through `globals()`. Searching the text rather than the tree gives the same
 //! answer whether the file was parsed whole or partially (see `crate::blocks`).
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 /// The file's text, plus names already handed out.
 pub struct Names<'a> {
     text: &'a str,
     given: HashSet<String>,
+    /// Whether the text spells a name, per name asked about: each answer
+    /// costs a search of the whole file, and a rewrite asks about the same
+    /// names several times (once per loop, and again to reserve them).
+    spelled: RefCell<HashMap<String, bool>>,
 }
 
 fn is_word(b: u8) -> bool {
@@ -21,7 +26,7 @@ fn is_word(b: u8) -> bool {
 
 impl<'a> Names<'a> {
     pub fn of_file(text: &'a str) -> Names<'a> {
-        Names { text, given: HashSet::new() }
+        Names { text, given: HashSet::new(), spelled: RefCell::default() }
     }
 
     /// Whether `name` is spelled as a whole word in the file (or was handed out).
@@ -29,12 +34,17 @@ impl<'a> Names<'a> {
         if self.given.contains(name) {
             return true;
         }
+        if let Some(&known) = self.spelled.borrow().get(name) {
+            return known;
+        }
         let bytes = self.text.as_bytes();
-        memchr::memmem::find_iter(bytes, name.as_bytes()).any(|at| {
+        let found = memchr::memmem::find_iter(bytes, name.as_bytes()).any(|at| {
             let before = at.checked_sub(1).map(|i| bytes[i]);
             let after = bytes.get(at + name.len()).copied();
             !before.is_some_and(is_word) && !after.is_some_and(is_word)
-        })
+        });
+        self.spelled.borrow_mut().insert(name.to_owned(), found);
+        found
     }
 
     /// Returns `base`, or `base_2`, `base_3`, ... whichever is free, and

@@ -149,10 +149,13 @@ fn choose_time_alias(ctx: &Ctx<'_>, loops: &[Candidate<'_>]) -> (String, Option<
     // the module already spells without binding it (a second round would
     // then rewrite loops `check` never reported): alias it instead.
     static UNBOUND_USE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let used = UNBOUND_USE
-        .get_or_init(|| regex::Regex::new(r"(^|[^.\w])time\s*[.(]").expect("valid regex"))
-        .is_match(ctx.original);
-    if !r.module().binds("time") && !used && reaches("time", "builtins.time") {
+    let used = || {
+        UNBOUND_USE
+            .get_or_init(|| regex::Regex::new(r"(^|[^.\w])time\s*[.(]").expect("valid regex"))
+            .is_match(ctx.original)
+    };
+    // (The search of the whole file last: it is needed least often.)
+    if !r.module().binds("time") && reaches("time", "builtins.time") && !used() {
         return ("time".into(), Some(HeaderItem::Import { statement: "import time".into() }));
     }
     let alias = ctx.names().fresh("_time");
