@@ -56,8 +56,12 @@ impl Scope {
             body,
             |n| {
                 let kind = n.kind_fast();
+                // `visit` reads an import's names from the statement itself.
                 n.id() == body.id()
-                    || !(super::is_scope(kind) || is_comprehension(kind) || (!walrus && binds_nothing(kind)))
+                    || !(super::is_scope(kind)
+                        || is_comprehension(kind)
+                        || matches!(kind, "import_statement" | "import_from_statement")
+                        || (!walrus && binds_nothing(kind)))
             },
             |n| scope.visit(n, src),
         );
