@@ -232,7 +232,9 @@ fn partial(
     if tree.root_node().has_error() {
         return Ok(None);
     }
-    let ctx = Ctx::partial(&reduced, &source.text, &tree, indent, eol).with_module_names(&bound);
+    // Every active transform's unfocus regex was ruled out above, on the whole text.
+    let ctx =
+        Ctx::partial(&reduced, &source.text, &tree, indent, eol).with_module_names(&bound).without_unfocus_matches();
     let findings = collect_findings(active, &ctx, &[], true);
     let mentioned = |word: &str, within: std::ops::Range<usize>| {
         let bytes = source.text.as_bytes();

@@ -128,6 +128,9 @@ pub struct Ctx<'a> {
     /// parse dropped; empty for a whole parse.
     module_names: &'a [std::ops::Range<usize>],
     names: OnceCell<RefCell<Names<'a>>>,
+    /// Known to match no transform's unfocus regex (the partial parse
+    /// checked the whole file before reducing it): see [`Ctx::captures`].
+    no_unfocus: bool,
     /// Per transform spec (keyed by address): every (capture index, node).
     query_cache: RefCell<Vec<(usize, Captures<'a>)>>,
 }
@@ -152,8 +155,16 @@ impl<'a> Ctx<'a> {
             resolver: OnceCell::new(),
             module_names: &[],
             names: OnceCell::new(),
+            no_unfocus: false,
             query_cache: RefCell::default(),
         }
+    }
+
+    /// Records that the whole file matches no active transform's unfocus
+    /// regex, so [`Ctx::captures`] need not search the text again.
+    pub fn without_unfocus_matches(mut self) -> Self {
+        self.no_unfocus = true;
+        self
     }
 
     /// Adds the names of top-level blocks the partial parse dropped (see
@@ -243,7 +254,8 @@ impl<'a> Ctx<'a> {
                 let mut pairs = Vec::new();
                 // With a block regex every candidate contains a match of it, so the
                 // query only needs to look at the nodes around each match.
-                let unfocused = spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(self.src.as_bytes()));
+                let unfocused =
+                    !self.no_unfocus && spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(self.src.as_bytes()));
                 let ranges: Vec<std::ops::Range<usize>> = match (&spec.focus_regex, spec.block_regex.first()) {
                     (Some(re), _) if !unfocused => self.focus_ranges(re),
                     (None, Some(re)) => re.find_iter(self.src.as_bytes()).map(|m| m.range()).collect(),
