@@ -12,7 +12,7 @@ use crate::parse::KindFast;
 use tree_sitter::Node;
 
 use super::bounds::{self, first_line, line};
-use super::exits::{self, Exit, ExitKind, owner_loop};
+use super::exits::{self, Exit, ExitKind, owned_by};
 use super::shape;
 use crate::parse::walk;
 use crate::python::{is_scope, qualified_name};
@@ -98,7 +98,7 @@ pub fn classify<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Class<'t> {
         |n| match n.kind_fast() {
             "call" => {
                 if let Some(s) = sleep_of(ctx, n) {
-                    if owner_loop(n).is_some_and(|o| o.id() == lp.id()) {
+                    if owned_by(lp, n) {
                         sleeps.push(s);
                     } else if nested_sleep.is_none() {
                         nested_sleep = Some(n);

@@ -8,7 +8,7 @@
 use crate::parse::KindFast;
 use tree_sitter::Node;
 
-use crate::parse::walk;
+use crate::parse::{ancestors, walk};
 use crate::python::is_scope;
 use crate::transforms::Ctx;
 
@@ -50,18 +50,20 @@ impl Exit<'_> {
     }
 }
 
-/// The innermost loop (`while`/`for`) around `n`, stopping at scopes.
-pub fn owner_loop(n: Node<'_>) -> Option<Node<'_>> {
-    let mut cur = n.parent();
-    while let Some(p) = cur {
+/// Whether `lp` is the innermost loop (`while`/`for`) around `n`, a node
+/// inside it, with no scope in between. The ancestors come from one descent
+/// from `lp`: a chain of `parent()` calls would descend from the module root
+/// at every step, and this runs for every sleep, `break` and `continue`.
+pub fn owned_by(lp: Node<'_>, n: Node<'_>) -> bool {
+    // `[lp, ..., n's parent]`; empty if `n` is not inside `lp`.
+    for p in ancestors(lp, n).iter().rev() {
         match p.kind_fast() {
-            "while_statement" | "for_statement" => return Some(p),
-            k if is_scope(k) => return None,
+            "while_statement" | "for_statement" => return p.id() == lp.id(),
+            k if is_scope(k) => return false,
             _ => {}
         }
-        cur = p.parent();
     }
-    None
+    false
 }
 
 /// Every exit of `lp` (whose body is `body`), in source order. Besides
@@ -79,7 +81,7 @@ pub fn exits_of<'t>(ctx: &Ctx<'t>, lp: Node<'t>, body: Node<'t>) -> Vec<Exit<'t>
         |n| {
             let mut extra_guards = Vec::new();
             let kind = match n.kind_fast() {
-                "break_statement" | "continue_statement" if owner_loop(n).is_none_or(|o| o.id() != lp.id()) => return,
+                "break_statement" | "continue_statement" if !owned_by(lp, n) => return,
                 "break_statement" => ExitKind::Break,
                 "return_statement" => ExitKind::Return,
                 "raise_statement" => {
@@ -126,16 +128,26 @@ pub fn exits_of<'t>(ctx: &Ctx<'t>, lp: Node<'t>, body: Node<'t>) -> Vec<Exit<'t>
 /// A call statement that never returns: a test failure (raises) or a
 /// process exit.
 fn terminal_call(ctx: &Ctx<'_>, call: Node<'_>) -> Option<ExitKind> {
-    if call.parent().is_none_or(|p| p.kind_fast() != "expression_statement") {
-        return None;
-    }
     let func = call.child_by_field_name("function")?;
-    let last = match func.kind_fast() {
-        "attribute" => ctx.text(func.child_by_field_name("attribute")?),
-        "identifier" => ctx.text(func),
+    let (last, attribute) = match func.kind_fast() {
+        "attribute" => (ctx.text(func.child_by_field_name("attribute")?), true),
+        "identifier" => (ctx.text(func), false),
         _ => return None,
     };
-    if matches!(last, "fail" | "skipTest") {
+    let failure = matches!(last, "fail" | "skipTest");
+    // Only these spellings can resolve to a process exit below: an attribute
+    // keeps its name in the path; a bare name is an import's alias or, if
+    // nothing binds it, a builtin. Most calls stop here, before the parent
+    // check (a descent from the root) and the resolution.
+    let may_exit = if attribute {
+        matches!(last, "exit" | "_exit" | "abort")
+    } else {
+        matches!(last, "exit" | "quit") || ctx.resolver().imports_anywhere(last)
+    };
+    if !(failure || may_exit) || call.parent().is_none_or(|p| p.kind_fast() != "expression_statement") {
+        return None;
+    }
+    if failure {
         return Some(ExitKind::Raise { bare: false, process_exit: false });
     }
     let path = ctx.resolver().resolve(func)?;
@@ -181,16 +193,17 @@ fn raises_process_exit(ctx: &Ctx<'_>, raise: Node<'_>) -> bool {
 /// Conditions between `n` and the loop body; the innermost `except` clause;
 /// whether `n` sits in a `try` body or its `else:` (both run only when no
 /// exception was raised, so an exit there depends on the call succeeding).
+/// `n` must be inside `body`: its ancestors come from one descent from
+/// `body` (see [`owned_by`]).
 fn guards_of<'t>(n: Node<'t>, body: Node<'t>) -> (Vec<Node<'t>>, Option<Node<'t>>, bool) {
     let mut guards = Vec::new();
     let mut handler = None;
     let mut in_try = false;
     let mut child = n;
-    let mut cur = n.parent();
-    while let Some(p) = cur {
-        if p.id() == body.id() {
-            break;
-        }
+    let chain = ancestors(body, n);
+    debug_assert!(!chain.is_empty(), "guards_of: the node is not inside the loop body");
+    // Innermost first, up to the body (excluded).
+    for &p in chain.iter().skip(1).rev() {
         match p.kind_fast() {
             "if_statement" | "elif_clause" | "while_statement" => {
                 if let Some(c) = p.child_by_field_name("condition")
@@ -211,7 +224,6 @@ fn guards_of<'t>(n: Node<'t>, body: Node<'t>) -> (Vec<Node<'t>>, Option<Node<'t>
             _ => {}
         }
         child = p;
-        cur = p.parent();
     }
     (guards, handler, in_try)
 }
@@ -234,7 +246,7 @@ pub fn followed_by_leaving(lp: Node<'_>, call: Node<'_>) -> bool {
             let leaves = match n.kind_fast() {
                 "comment" => None,
                 "return_statement" | "raise_statement" => Some(true),
-                "break_statement" => Some(owner_loop(n).is_some_and(|o| o.id() == lp.id())),
+                "break_statement" => Some(owned_by(lp, n)),
                 "continue_statement" => return false,
                 _ if has_own_continue(lp, n) => return false,
                 _ => {
@@ -317,7 +329,7 @@ fn has_own_continue(lp: Node<'_>, n: Node<'_>) -> bool {
         n,
         |c| !found.get() && !is_scope(c.kind_fast()),
         |c| {
-            if c.kind_fast() == "continue_statement" && owner_loop(c).is_some_and(|o| o.id() == lp.id()) {
+            if c.kind_fast() == "continue_statement" && owned_by(lp, c) {
                 found.set(true);
             }
         },
