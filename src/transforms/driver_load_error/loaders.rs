@@ -76,12 +76,24 @@ fn name_arg(loader: &str) -> Option<NameArg> {
 /// spelling when a local binding hides what it is).
 pub fn loader_of<'l>(loaders: &'l [String], ctx: &Ctx<'_>, call: Node<'_>) -> Option<&'l str> {
     let f = call.child_by_field_name("function")?;
-    if !matches!(f.kind_fast(), "identifier" | "attribute") {
+    // A match needs the path's last part to be a loader's: an attribute call
+    // keeps its name in the path, a bare name too unless an import renames
+    // it. Most calls stop here, before resolving the name.
+    let named = |last: &str| loaders.iter().any(|l| l.rsplit('.').next() == Some(last));
+    let plausible = match f.kind_fast() {
+        "identifier" => named(ctx.text(f)) || ctx.resolver().imports_anywhere(ctx.text(f)),
+        "attribute" => f.child_by_field_name("attribute").is_some_and(|a| named(ctx.text(a))),
+        _ => return None,
+    };
+    if !plausible {
         return None;
     }
     let path = ctx.resolver().resolve(f).unwrap_or_else(|| ctx.text(f).to_owned());
     let path = path.strip_prefix("builtins.").unwrap_or(&path);
-    loaders.iter().find(|l| path == l.as_str() || path.ends_with(&format!(".{l}"))).map(String::as_str)
+    loaders
+        .iter()
+        .find(|l| path == l.as_str() || path.strip_suffix(l.as_str()).is_some_and(|head| head.ends_with('.')))
+        .map(String::as_str)
 }
 
 /// The argument that names the driver, and whether it is dynamic (`None` if

@@ -32,7 +32,7 @@ use render::{
 };
 
 use crate::edits::{Applicability, Fix};
-use crate::parse::walk;
+use crate::parse::{ancestors, walk};
 use crate::python::{enclosing_function, is_scope, qualified_name};
 use crate::transforms::{Ctx, ExceptionRef, Finding, FindingKind, OptionError, OptionValues, Spec, Transform, opt};
 
@@ -191,14 +191,14 @@ fn exit_statements<'t>(ctx: &Ctx<'t>) -> Vec<Node<'t>> {
     let mut out: Vec<Node<'t>> = Vec::new();
     for word in words {
         for pos in memchr::memmem::find_iter(bytes, word.as_bytes()) {
-            let Some(mut n) = ctx.root().descendant_for_byte_range(pos, pos + word.len()) else { continue };
-            while let Some(p) = n.parent() {
-                if matches!(n.kind_fast(), "raise_statement" | "expression_statement") || is_scope(n.kind_fast()) {
-                    break;
-                }
-                n = p;
-            }
-            if matches!(n.kind_fast(), "raise_statement" | "expression_statement") {
+            let Some(leaf) = ctx.root().descendant_for_byte_range(pos, pos + word.len()) else { continue };
+            // The innermost statement or scope around the word, from one
+            // descent (a `parent()` chain descends from the root each step).
+            let chain = ancestors(ctx.root(), leaf);
+            let stop = std::iter::once(leaf).chain(chain.iter().rev().copied()).find(|n| {
+                matches!(n.kind_fast(), "raise_statement" | "expression_statement") || is_scope(n.kind_fast())
+            });
+            if let Some(n) = stop.filter(|n| matches!(n.kind_fast(), "raise_statement" | "expression_statement")) {
                 out.push(n);
             }
         }
