@@ -8,6 +8,7 @@
 use crate::parse::KindFast;
 pub mod bounded_retry;
 pub mod driver_load_error;
+mod queries;
 pub mod spec;
 
 use std::cell::{OnceCell, RefCell};
@@ -244,7 +245,13 @@ impl<'a> Ctx<'a> {
     /// The query runs once per file and transform; each capture name is then
     /// a filter over the cached (capture index, node) pairs.
     pub fn captures(&self, spec: &Spec, name: &str) -> Vec<Node<'a>> {
-        let Some(idx) = spec.query().capture_index_for_name(name) else { return Vec::new() };
+        // The combined query of the embedded specs (one compilation), keeping
+        // the matches of this spec's patterns; else the spec's own query.
+        let (query, patterns) = match queries::QuerySet::get().and_then(|set| Some((set, set.patterns(spec)?))) {
+            Some((set, patterns)) => (&set.query, patterns),
+            None => (spec.query(), 0..usize::MAX),
+        };
+        let Some(idx) = query.capture_index_for_name(name) else { return Vec::new() };
         let mut cache = self.query_cache.borrow_mut();
         let key = spec as *const Spec as usize;
         let all = match cache.iter().position(|(k, _)| *k == key) {
@@ -263,9 +270,11 @@ impl<'a> Ctx<'a> {
                 };
                 for range in ranges {
                     cursor.set_byte_range(range);
-                    let mut matches = cursor.matches(spec.query(), self.tree.root_node(), self.src.as_bytes());
+                    let mut matches = cursor.matches(query, self.tree.root_node(), self.src.as_bytes());
                     while let Some(m) = matches.next() {
-                        pairs.extend(m.captures().iter().map(|c| (c.index, c.node)));
+                        if patterns.contains(&m.pattern_index) {
+                            pairs.extend(m.captures().iter().map(|c| (c.index, c.node)));
+                        }
                     }
                 }
                 cache.push((key, pairs));

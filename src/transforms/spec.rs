@@ -352,7 +352,13 @@ impl Spec {
         })
     }
 
-    /// The compiled query (compiled now if it was loaded lazily).
+    /// The query's source text.
+    pub fn query_source(&self) -> &str {
+        &self.query_source
+    }
+
+    /// The compiled query (compiled now if it was loaded lazily). At run
+    /// time [`super::queries::QuerySet`] serves the embedded specs instead.
     pub fn query(&self) -> &Query {
         self.query.get_or_init(|| {
             Query::new(&crate::parse::language(), &self.query_source)
