@@ -40,28 +40,46 @@ const ID: &str = "driver-load-error";
 
 pub struct DriverLoadError {
     spec: &'static Spec,
-    function_regex: Regex,
+    /// `function_regex`; see [`DriverLoadError::function_regex`].
+    function_pattern: String,
+    function_regex: std::sync::OnceLock<Regex>,
     loaders: Vec<String>,
     exception: ExceptionRef,
     base: ExceptionRef,
 }
 
 pub fn build(spec: &'static Spec, options: &OptionValues) -> Result<Box<dyn Transform>, OptionError> {
-    let err =
-        |option: &str, problem: String| OptionError { transform: spec.id.clone(), option: option.into(), problem };
-    let pattern = opt(options, spec, "function_regex").as_str().unwrap_or("");
-    let function_regex = Regex::new(pattern).map_err(|e| err("function_regex", format!("invalid regex: {e}")))?;
-    let loaders: Vec<String> = opt(options, spec, "loaders")
-        .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str()).map(str::to_owned).collect())
-        .unwrap_or_default();
-    if loaders.iter().any(|l| l.is_empty()) {
-        return Err(err("loaders", "entries must not be empty".into()));
+    Ok(Box::new(DriverLoadError::new(spec, options)?))
+}
+
+impl DriverLoadError {
+    fn new(spec: &'static Spec, options: &OptionValues) -> Result<DriverLoadError, OptionError> {
+        let err =
+            |option: &str, problem: String| OptionError { transform: spec.id.clone(), option: option.into(), problem };
+        let pattern = opt(options, spec, "function_regex").as_str().unwrap_or("");
+        let function_regex = std::sync::OnceLock::new();
+        // A pattern of the user's is compiled now, so a bad one is reported
+        // before any file is read. The default (whose Unicode `\w`s cost most of
+        // a millisecond to compile) waits for the first driver-loading candidate,
+        // which most runs never reach; a test checks that it compiles.
+        let default = spec.options.iter().find(|o| o.name == "function_regex").and_then(|o| o.default.as_str());
+        if default != Some(pattern) {
+            let compiled = Regex::new(pattern).map_err(|e| err("function_regex", format!("invalid regex: {e}")))?;
+            let _ = function_regex.set(compiled);
+        }
+        let loaders: Vec<String> = opt(options, spec, "loaders")
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).map(str::to_owned).collect())
+            .unwrap_or_default();
+        if loaders.iter().any(|l| l.is_empty()) {
+            return Err(err("loaders", "entries must not be empty".into()));
+        }
+        let exception = ExceptionRef::parse(opt(options, spec, "exception").as_str().unwrap_or(""))
+            .map_err(|p| err("exception", p))?;
+        let base =
+            ExceptionRef::parse(opt(options, spec, "base").as_str().unwrap_or("")).map_err(|p| err("base", p))?;
+        Ok(DriverLoadError { spec, function_pattern: pattern.to_owned(), function_regex, loaders, exception, base })
     }
-    let exception =
-        ExceptionRef::parse(opt(options, spec, "exception").as_str().unwrap_or("")).map_err(|p| err("exception", p))?;
-    let base = ExceptionRef::parse(opt(options, spec, "base").as_str().unwrap_or("")).map_err(|p| err("base", p))?;
-    Ok(Box::new(DriverLoadError { spec, function_regex, loaders, exception, base }))
 }
 
 /// Why a region is driver-loading code.
@@ -234,6 +252,12 @@ fn place(ctx: &Ctx<'_>, n: Node<'_>) -> String {
 }
 
 impl DriverLoadError {
+    /// The compiled `function_regex` (compiled now if it is the default).
+    fn function_regex(&self) -> &Regex {
+        self.function_regex
+            .get_or_init(|| Regex::new(&self.function_pattern).expect("the default function_regex compiles (tested)"))
+    }
+
     /// The stevedore failure callbacks registered in the file: the keyword
     /// argument, the function name it names, and which callback it is.
     fn registrations<'t>(&self, ctx: &Ctx<'t>) -> Vec<(Node<'t>, &'t str, Callback)> {
@@ -276,7 +300,7 @@ impl DriverLoadError {
             let name = f.child_by_field_name("name").map(|n| ctx.text(n)).unwrap_or("");
             if let Some((_, _, kind)) = registrations.iter().find(|(_, n, _)| *n == name) {
                 functions.push(Region { node: body, why: Why::Callback(*kind, f) });
-            } else if self.function_regex.is_match(name) {
+            } else if self.function_regex().is_match(name) {
                 functions.push(Region { node: body, why: Why::Named(f) });
             }
         }
@@ -432,5 +456,26 @@ impl DriverLoadError {
                 ),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::transforms::{build, spec};
+
+    #[test]
+    fn function_regex_is_compiled_late_only_when_it_is_the_default() {
+        let spec = spec(super::ID).unwrap();
+        // The default waits for its first use, and compiles then.
+        let mut options = spec.defaults();
+        let lazy = super::DriverLoadError::new(spec, &options).unwrap();
+        assert!(lazy.function_regex.get().is_none());
+        assert!(lazy.function_regex().is_match("load_interface_driver"));
+        // A pattern of the user's is compiled, and a bad one reported, when the transform is built.
+        options.insert("function_regex".into(), toml::Value::String("^setup_".into()));
+        assert!(super::DriverLoadError::new(spec, &options).unwrap().function_regex.get().is_some());
+        options.insert("function_regex".into(), toml::Value::String("load_(".into()));
+        let err = build(super::ID, &options).unwrap().err().expect("an invalid regex is an error");
+        assert_eq!(err.option, "function_regex");
     }
 }
