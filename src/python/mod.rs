@@ -15,6 +15,26 @@ pub mod names;
 
 use tree_sitter::Node;
 
+/// [`enclosing_function`], found from one descent from `root` (the root of
+/// `node`'s tree) instead of a chain of `parent()` calls, each of which
+/// tree-sitter answers by descending from the root.
+pub fn enclosing_function_in<'t>(root: Node<'t>, node: Node<'t>) -> Option<Node<'t>> {
+    crate::parse::ancestors(root, node).into_iter().rev().find(|n| n.kind_fast() == "function_definition")
+}
+
+/// [`qualified_name`], from one descent from `root` (see [`enclosing_function_in`]).
+pub fn qualified_name_in(root: Node<'_>, node: Node<'_>, src: &str) -> String {
+    let chain = crate::parse::ancestors(root, node);
+    let parts: Vec<&str> = chain
+        .iter()
+        .chain(std::iter::once(&node))
+        .filter(|n| matches!(n.kind_fast(), "function_definition" | "class_definition"))
+        .filter_map(|n| n.child_by_field_name("name"))
+        .map(|name| crate::parse::text(name, src))
+        .collect();
+    if parts.is_empty() { "<module>".to_owned() } else { parts.join(".") }
+}
+
 /// The nearest enclosing `function_definition` of `node` (not `node` itself).
 pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
     let mut cur = node.parent();
@@ -78,5 +98,30 @@ pub fn next_line_start(src: &str, at: usize) -> usize {
             let p = at + p;
             if src[p..].starts_with("\r\n") { p + 2 } else { p + 1 }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_descent_finds_what_the_parent_chains_find() {
+        let src = "x = 1\nclass A:\n    def f(self):\n        def g():\n            while True:\n                return [y for y in z]\n        return g\n    y = lambda: 2\nasync def h():\n    await k()\n";
+        let tree = crate::parse::parse(src).unwrap();
+        let root = tree.root_node();
+        let mut checked = 0;
+        crate::parse::walk(
+            root,
+            |_| true,
+            |n| {
+                assert_eq!(enclosing_function_in(root, n), enclosing_function(n), "{}", n.kind());
+                assert_eq!(qualified_name_in(root, n, src), qualified_name(n, src), "{}", n.kind());
+                checked += 1;
+            },
+        );
+        assert!(checked > 50, "{checked}");
+        let g = root.descendant_for_byte_range(src.find("while").unwrap(), src.find("while").unwrap() + 5).unwrap();
+        assert_eq!(qualified_name_in(root, g, src), "A.f.g");
     }
 }

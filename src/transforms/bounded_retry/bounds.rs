@@ -18,7 +18,7 @@ use tree_sitter::Node;
 
 use super::exits::Exit;
 use crate::parse::walk;
-use crate::python::{enclosing_function, is_scope};
+use crate::python::{enclosing_function_in, is_scope};
 use crate::transforms::Ctx;
 
 pub fn line(n: Node<'_>) -> usize {
@@ -89,8 +89,8 @@ pub fn enclosing_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
 /// under `asyncio.wait_for(f(...), timeout)`. (Callers elsewhere are out of
 /// sight; only this common test and helper shape is recognised.)
 pub fn caller_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
-    let f = enclosing_function(lp)?;
-    let outer = enclosing_function(f)?;
+    let f = enclosing_function_in(ctx.root(), lp)?;
+    let outer = enclosing_function_in(ctx.root(), f)?;
     let name = f.child_by_field_name("name").map(|n| ctx.text(n))?;
     let body = outer.child_by_field_name("body")?;
     let found = std::cell::Cell::new(None);
@@ -202,7 +202,7 @@ pub fn time_bound<'t>(ctx: &Ctx<'t>, lp: Node<'t>, exits: &[Exit<'t>]) -> Option
         &BUDGET,
         r"(?i)(deadline|timeout|time_out|expir|elapsed|max_?(wait|time|duration)|end_?time|stop_?time|give_?up|time_?limit)",
     );
-    let scope = crate::python::enclosing_function(lp).unwrap_or_else(|| ctx.root());
+    let scope = crate::python::enclosing_function_in(ctx.root(), lp).unwrap_or_else(|| ctx.root());
     for e in exits {
         for g in &e.guards {
             let helper_call = std::cell::Cell::new(None);

@@ -20,7 +20,7 @@ use tree_sitter::Node;
 use classify::Class;
 
 use crate::edits::HeaderItem;
-use crate::python::{enclosing_function, qualified_name};
+use crate::python::{enclosing_function_in, qualified_name_in};
 use crate::transforms::{Ctx, ExceptionRef, Finding, FindingKind, OptionError, OptionValues, Spec, Transform, opt};
 
 pub struct BoundedRetry {
@@ -92,7 +92,7 @@ impl Transform for BoundedRetry {
                     range: c.lp.start_byte()..render::header_end(c.lp),
                     message: format!(
                         "unbounded wait loop in `{}` (leaves only when a condition holds, line {}): bound it to {} attempts and {} s",
-                        qualified_name(c.lp, ctx.src),
+                        qualified_name_in(ctx.root(), c.lp, ctx.src),
                         c.exit.start_position().row + 1,
                         self.max_attempts,
                         render::fmt_seconds(self.deadline)
@@ -177,7 +177,7 @@ impl LoopNames {
     /// Fresh names for `bases`, sharing one suffix (`_attempts_2` goes with
     /// `_deadline_2`) so a reader sees which belong together.
     pub(crate) fn fresh<const N: usize>(&mut self, ctx: &Ctx<'_>, at: Node<'_>, bases: [&str; N]) -> [String; N] {
-        let scope = enclosing_function(at).map_or(usize::MAX, |f| f.id());
+        let scope = enclosing_function_in(ctx.root(), at).map_or(usize::MAX, |f| f.id());
         let mut names = ctx.names();
         let used = self.by_scope.entry(scope).or_default();
         let mut n = 1;

@@ -20,7 +20,7 @@ use tree_sitter::Node;
 
 use super::{BoundedRetry, Candidate, LoopNames};
 use crate::edits::{Applicability, Edit, Fix, HeaderItem};
-use crate::python::{line_indent, line_start, next_line_start, qualified_name};
+use crate::python::{line_indent, line_start, next_line_start, qualified_name_in};
 use crate::transforms::Ctx;
 
 pub fn fmt_seconds(s: f64) -> String {
@@ -87,7 +87,7 @@ impl BoundedRetry {
             let q = ctx.quote();
             let message = format!(
                 "{}: gave up waiting after {} attempts or {} s",
-                qualified_name(lp, src),
+                qualified_name_in(ctx.root(), lp, src),
                 self.max_attempts,
                 fmt_seconds(self.deadline)
             )

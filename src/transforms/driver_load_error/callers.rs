@@ -9,7 +9,7 @@ use tree_sitter::Node;
 
 use super::ID;
 use super::render::locally_bound;
-use crate::python::qualified_name;
+use crate::python::qualified_name_in;
 use crate::transforms::{Ctx, Finding, FindingKind};
 
 /// The class a function is a method of, if it is one.
@@ -81,7 +81,7 @@ pub fn list(
     calls_found.sort_by_key(|(call, f)| (call.start_byte(), f.start_byte()));
     calls_found.dedup_by_key(|(call, f)| (call.id(), f.id()));
     for (call, f) in calls_found {
-        out.push(note(call, format!("calls `{}()`", qualified_name(f, ctx.src))));
+        out.push(note(call, format!("calls `{}()`", qualified_name_in(ctx.root(), f, ctx.src))));
     }
     for (kw, name) in registrations {
         let Some(manager) = kw.parent().and_then(|args| args.parent()).filter(|c| c.kind_fast() == "call") else {
@@ -89,7 +89,10 @@ pub fn list(
         };
         let Some((_, f)) = named.iter().find(|(n, _)| n == name) else { continue };
         let keyword = kw.child_by_field_name("name").map(|k| ctx.text(k)).unwrap_or("");
-        out.push(note(manager, format!("registers `{}()` as stevedore's `{keyword}`", qualified_name(*f, ctx.src))));
+        out.push(note(
+            manager,
+            format!("registers `{}()` as stevedore's `{keyword}`", qualified_name_in(ctx.root(), *f, ctx.src)),
+        ));
     }
 }
 

@@ -12,7 +12,7 @@ use std::cell::Cell;
 use tree_sitter::Node;
 
 use crate::parse::walk;
-use crate::python::{enclosing_function, is_scope};
+use crate::python::{enclosing_function_in, is_scope};
 use crate::transforms::Ctx;
 
 /// Exception types a driver-loading handler catches (the last dotted part).
@@ -232,7 +232,7 @@ pub fn catches_load_error<'t>(ctx: &Ctx<'t>, handler: Node<'t>) -> bool {
 /// click/typer command, or the module's `if __name__ == "__main__":` block.
 /// There, exiting the process is the point.
 pub fn entry_point(ctx: &Ctx<'_>, node: Node<'_>) -> Option<String> {
-    if let Some(f) = enclosing_function(node) {
+    if let Some(f) = enclosing_function_in(ctx.root(), node) {
         let name = f.child_by_field_name("name").map(|n| ctx.text(n)).unwrap_or("");
         let trimmed = name.trim_start_matches('_');
         if trimmed == "main" || name.ends_with("_main") || trimmed.starts_with("main_") {
@@ -272,7 +272,9 @@ pub fn driver_checks<'t>(ctx: &Ctx<'t>, try_stmt: Node<'t>, name: Node<'t>) -> V
         return Vec::new();
     }
     let wanted = ctx.text(name);
-    let scope = enclosing_function(try_stmt).and_then(|f| f.child_by_field_name("body")).unwrap_or_else(|| ctx.root());
+    let scope = enclosing_function_in(ctx.root(), try_stmt)
+        .and_then(|f| f.child_by_field_name("body"))
+        .unwrap_or_else(|| ctx.root());
     let mut out = Vec::new();
     walk(
         scope,

@@ -33,7 +33,7 @@ use render::{
 
 use crate::edits::{Applicability, Fix};
 use crate::parse::{ancestors, walk};
-use crate::python::{enclosing_function, is_scope, qualified_name};
+use crate::python::{enclosing_function_in, is_scope, qualified_name_in};
 use crate::transforms::{Ctx, ExceptionRef, Finding, FindingKind, OptionError, OptionValues, Spec, Transform, opt};
 
 const ID: &str = "driver-load-error";
@@ -143,7 +143,10 @@ impl Transform for DriverLoadError {
                 |n| {
                     if let Some(exit) = exit_of(ctx, n) {
                         if seen.insert(exit.stmt.id()) {
-                            exits.push((self.site(ctx, &exit, region, &regions, &names), enclosing_function(n)));
+                            exits.push((
+                                self.site(ctx, &exit, region, &regions, &names),
+                                enclosing_function_in(ctx.root(), n),
+                            ));
                         }
                     } else if let Some((spelled, what)) = shadowed_exit(ctx, n)
                         && seen.insert(n.id())
@@ -160,7 +163,7 @@ impl Transform for DriverLoadError {
                 && let Some(exit) = exit_of(ctx, n)
             {
                 let (class, evidence) = self.why_not(ctx, &exit, &regions);
-                exits.push((skipped(exit.stmt, ctx, class, evidence), enclosing_function(n)));
+                exits.push((skipped(exit.stmt, ctx, class, evidence), enclosing_function_in(ctx.root(), n)));
             }
         }
         let rewritten: Vec<Node<'_>> = exits
@@ -246,8 +249,8 @@ fn callee(ctx: &Ctx<'_>, call: Node<'_>) -> String {
 }
 
 fn place(ctx: &Ctx<'_>, n: Node<'_>) -> String {
-    enclosing_function(n)
-        .map(|f| format!("in `{}()`", qualified_name(f, ctx.src)))
+    enclosing_function_in(ctx.root(), n)
+        .map(|f| format!("in `{}()`", qualified_name_in(ctx.root(), f, ctx.src)))
         .unwrap_or_else(|| "at module level".into())
 }
 
@@ -329,10 +332,10 @@ impl DriverLoadError {
             return skipped(exit.stmt, ctx, "unsupported", evidence);
         }
         let why = match region.why {
-            Why::Named(f) => format!("`{}()` is named like a driver loader", qualified_name(f, ctx.src)),
+            Why::Named(f) => format!("`{}()` is named like a driver loader", qualified_name_in(ctx.root(), f, ctx.src)),
             Why::Callback(kind, f) => format!(
                 "`{}()` is stevedore's {}",
-                qualified_name(f, ctx.src),
+                qualified_name_in(ctx.root(), f, ctx.src),
                 match kind {
                     Callback::LoadFailure => "on_load_failure_callback",
                     Callback::MissingEntrypoints => "on_missing_entrypoints_callback",
@@ -376,9 +379,9 @@ impl DriverLoadError {
                 Why::Check(c) | Why::Handler(c) => Some(c),
                 _ => None,
             })
-            .or_else(|| self.loader_in_function(exit.stmt, regions));
+            .or_else(|| self.loader_in_function(ctx, exit.stmt, regions));
         let callback = match region.why {
-            Why::Callback(kind, f) if enclosing_function(exit.stmt) == Some(f) => Some((kind, f)),
+            Why::Callback(kind, f) if enclosing_function_in(ctx.root(), exit.stmt) == Some(f) => Some((kind, f)),
             _ => None,
         };
         Around { handler, driver_name: call.and_then(name_of), callback }
@@ -396,17 +399,17 @@ impl DriverLoadError {
         let name = exception_name(ctx, &self.exception, &self.base, exit.stmt, &mut header)?;
         let text = replacement(ctx, exit, around, &name, names, &mut edits)?;
         edits.push(crate::edits::Edit::replace(exit.stmt.byte_range(), text));
-        if let Some(f) = enclosing_function(exit.stmt) {
+        if let Some(f) = enclosing_function_in(ctx.root(), exit.stmt) {
             edits.extend(docstring_edit(ctx, f, &name));
         }
         Ok(Fix { edits, header, applicability: Applicability::Review })
     }
 
     /// The loader call of a handler region in the same function as `n`.
-    fn loader_in_function<'t>(&self, n: Node<'t>, regions: &[Region<'t>]) -> Option<Node<'t>> {
-        let f = enclosing_function(n)?;
+    fn loader_in_function<'t>(&self, ctx: &Ctx<'t>, n: Node<'t>, regions: &[Region<'t>]) -> Option<Node<'t>> {
+        let f = enclosing_function_in(ctx.root(), n)?;
         regions.iter().find_map(|r| match r.why {
-            Why::Handler(c) if enclosing_function(c) == Some(f) => Some(c),
+            Why::Handler(c) if enclosing_function_in(ctx.root(), c) == Some(f) => Some(c),
             _ => None,
         })
     }
@@ -440,7 +443,7 @@ impl DriverLoadError {
             ),
             _ => match entry_point(ctx, exit.stmt) {
                 Some(reason) => ("entry-point", format!("{at}: {reason}")),
-                None if let Some(call) = self.loader_in_function(exit.stmt, regions) => (
+                None if let Some(call) = self.loader_in_function(ctx, exit.stmt, regions) => (
                     "not-driver-loading",
                     format!(
                         "{at}: outside the handlers around `{}` and the driver-name checks before it",

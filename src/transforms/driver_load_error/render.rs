@@ -12,7 +12,7 @@ use super::exits::{Exit, is_status};
 use crate::edits::{Edit, HeaderItem};
 use crate::parse::walk;
 use crate::python::bindings::Scope;
-use crate::python::{enclosing_function, is_scope, line_indent, line_start, qualified_name};
+use crate::python::{enclosing_function_in, is_scope, line_indent, line_start, qualified_name_in};
 use crate::transforms::{Ctx, ExceptionRef};
 
 /// A stevedore failure callback, by the keyword it was registered with.
@@ -187,7 +187,9 @@ fn message<'t>(ctx: &Ctx<'t>, exit: &Exit<'t>, around: &Around<'t>, layout: Layo
             _ => {}
         }
     }
-    let func = enclosing_function(exit.stmt).map(|f| qualified_name(f, ctx.src)).unwrap_or_default();
+    let func = enclosing_function_in(ctx.root(), exit.stmt)
+        .map(|f| qualified_name_in(ctx.root(), f, ctx.src))
+        .unwrap_or_default();
     format!("{q}{func}: the driver could not be loaded{q}")
 }
 
@@ -231,12 +233,12 @@ pub fn exception_name(
 
 /// Whether a function around `at` binds `name`.
 pub fn locally_bound(ctx: &Ctx<'_>, name: &str, at: Node<'_>) -> bool {
-    let mut cur = enclosing_function(at);
+    let mut cur = enclosing_function_in(ctx.root(), at);
     while let Some(f) = cur {
         if Scope::collect(f, ctx.src).binds(name) {
             return true;
         }
-        cur = enclosing_function(f);
+        cur = enclosing_function_in(ctx.root(), f);
     }
     false
 }
