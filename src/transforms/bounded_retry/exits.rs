@@ -237,11 +237,22 @@ fn guards_of<'t>(n: Node<'t>, body: Node<'t>) -> (Vec<Node<'t>>, Option<Node<'t>
 /// that loops on, so only call-free statements may stand in between.
 pub fn followed_by_leaving(lp: Node<'_>, call: Node<'_>) -> bool {
     let Some(body) = lp.child_by_field_name("body") else { return false };
-    let guarded = in_try_body_with_handler(call, lp);
-    let mut stmt = statement_of(call);
+    // `[lp, body, ..., call]`: every node from the loop down to the call, from
+    // one descent (see [`owned_by`]); the climbs below index into it.
+    let mut chain = ancestors(lp, call);
+    if chain.len() < 2 || chain[1].id() != body.id() {
+        return false; // Not in the loop's body (never the case for its sleeps).
+    }
+    chain.push(call);
+    let guarded = in_try_body_with_handler(&chain);
+    // The statement holding the call: the outermost node below its block.
+    let mut at = chain.len() - 1;
+    while !matches!(chain[at - 1].kind_fast(), "block" | "module") {
+        at -= 1;
+    }
     let mut calls_between = false;
     loop {
-        let mut next = stmt.next_named_sibling();
+        let mut next = chain[at].next_named_sibling();
         while let Some(n) = next {
             let leaves = match n.kind_fast() {
                 "comment" => None,
@@ -260,13 +271,13 @@ pub fn followed_by_leaving(lp: Node<'_>, call: Node<'_>) -> bool {
             next = n.next_named_sibling();
         }
         // End of this block: carry on after the compound statement holding it.
-        let Some(block) = stmt.parent() else { return false };
-        if block.id() == body.id() {
+        let block = at - 1;
+        if chain[block].id() == body.id() {
             return false;
         }
         let mut holder = block;
         loop {
-            let Some(p) = holder.parent() else { return false };
+            let p = chain[holder - 1];
             if p.kind_fast() == "block" {
                 break;
             }
@@ -276,46 +287,28 @@ pub fn followed_by_leaving(lp: Node<'_>, call: Node<'_>) -> bool {
             {
                 return false;
             }
-            holder = p;
+            holder -= 1;
         }
-        stmt = holder;
+        at = holder;
     }
 }
 
-fn in_try_body_with_handler(n: Node<'_>, lp: Node<'_>) -> bool {
-    let mut child = n;
-    let mut cur = n.parent();
-    while let Some(p) = cur {
-        if p.id() == lp.id() {
-            return false;
-        }
-        if p.kind_fast() == "try_statement"
+/// Whether the last node of `chain` (`[lp, ..., n]`, each the parent of the
+/// next) sits in the body of a `try` with handlers, inside the loop.
+fn in_try_body_with_handler(chain: &[Node<'_>]) -> bool {
+    (1..chain.len()).rev().any(|i| {
+        let (p, child) = (chain[i - 1], chain[i]);
+        i > 1
+            && p.kind_fast() == "try_statement"
             && p.child_by_field_name("body").is_some_and(|b| b.id() == child.id())
             && has_handler(p)
-        {
-            return true;
-        }
-        child = p;
-        cur = p.parent();
-    }
-    false
+    })
 }
 
 fn has_call(n: Node<'_>) -> bool {
     let found = std::cell::Cell::new(false);
     walk(n, |c| !found.get() && !is_scope(c.kind_fast()), |c| found.set(found.get() || c.kind_fast() == "call"));
     found.get()
-}
-
-fn statement_of(n: Node<'_>) -> Node<'_> {
-    let mut stmt = n;
-    while let Some(p) = stmt.parent() {
-        if p.kind_fast() == "block" || p.kind_fast() == "module" {
-            break;
-        }
-        stmt = p;
-    }
-    stmt
 }
 
 fn has_handler(try_stmt: Node<'_>) -> bool {
