@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::exits::Exit;
-use crate::parse::walk;
+use crate::parse::{ancestors, walk};
 use crate::python::{enclosing_function_in, is_scope};
 use crate::transforms::Ctx;
 
@@ -38,9 +38,10 @@ pub fn enclosing_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
         let f = call.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
         f.rsplit('.').next().unwrap_or(f).to_owned()
     };
+    // The ancestors innermost first, from one descent (a chain of `parent()`
+    // or `prev_named_sibling()` calls would descend from the root each time).
     let mut child = lp;
-    let mut cur = lp.parent();
-    while let Some(p) = cur {
+    for p in ancestors(ctx.root(), lp).into_iter().rev() {
         if is_scope(p.kind_fast()) {
             return None;
         }
@@ -60,8 +61,10 @@ pub fn enclosing_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
             }
         }
         if p.kind_fast() == "block" || p.kind_fast() == "module" {
-            let mut prev = child.prev_named_sibling();
-            while let Some(s) = prev {
+            // The statements before `child`, nearest first.
+            let mut cursor = p.walk();
+            let before: Vec<Node<'_>> = p.named_children(&mut cursor).take_while(|s| s.id() != child.id()).collect();
+            for s in before.into_iter().rev() {
                 let call = match s.kind_fast() {
                     "expression_statement" => s.named_child(0).and_then(|e| match e.kind_fast() {
                         "assignment" => e.child_by_field_name("right"),
@@ -76,11 +79,9 @@ pub fn enclosing_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
                         line(c)
                     ));
                 }
-                prev = s.prev_named_sibling();
             }
         }
         child = p;
-        cur = p.parent();
     }
     None
 }

@@ -252,8 +252,12 @@ pub fn followed_by_leaving(lp: Node<'_>, call: Node<'_>) -> bool {
     }
     let mut calls_between = false;
     loop {
-        let mut next = chain[at].next_named_sibling();
-        while let Some(n) = next {
+        // The statements after `chain[at]` in its block (one pass over the
+        // block: `next_named_sibling()` descends from the root each time).
+        let mut cursor = chain[at - 1].walk();
+        let after: Vec<Node<'_>> =
+            chain[at - 1].named_children(&mut cursor).skip_while(|s| s.id() != chain[at].id()).skip(1).collect();
+        for n in after {
             let leaves = match n.kind_fast() {
                 "comment" => None,
                 "return_statement" | "raise_statement" => Some(true),
@@ -268,7 +272,6 @@ pub fn followed_by_leaving(lp: Node<'_>, call: Node<'_>) -> bool {
             if let Some(leaves) = leaves {
                 return leaves && !(guarded && (calls_between || has_call(n)));
             }
-            next = n.next_named_sibling();
         }
         // End of this block: carry on after the compound statement holding it.
         let block = at - 1;
