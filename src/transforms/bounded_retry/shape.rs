@@ -71,12 +71,20 @@ pub fn outlives<'t>(ctx: &Ctx<'t>, body: Node<'t>, e: &Exit<'t>) -> Option<Strin
 fn sources<'t>(ctx: &Ctx<'t>, body: Node<'t>, guard: Node<'t>) -> Vec<&'t str> {
     let mut out = Vec::new();
     let mut names = Vec::new();
+    // The identifiers an attribute is made of (`a` and `b` of `a.b`), noted
+    // when the walk meets the attribute, before its children: asking each
+    // identifier for its `parent()` would descend from the root every time.
+    let mut parts = Vec::new();
     walk(
         guard,
         |n| !is_scope(n.kind_fast()),
         |n| match n.kind_fast() {
             "call" => out.extend(called(ctx, n)),
-            "identifier" if n.parent().is_none_or(|p| p.kind_fast() != "attribute") => names.push(ctx.text(n)),
+            "attribute" => {
+                let mut cursor = n.walk();
+                parts.extend(n.children(&mut cursor).filter(|c| c.kind_fast() == "identifier").map(|c| c.id()));
+            }
+            "identifier" if !parts.contains(&n.id()) => names.push(ctx.text(n)),
             _ => {}
         },
     );
