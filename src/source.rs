@@ -204,10 +204,15 @@ fn detect_line_ending(text: &str) -> LineEnding {
             _ => cr += 1,
         }
     }
-    if crlf > lf && crlf >= cr {
-        LineEnding::CrLf
-    } else if cr > lf && cr > crlf {
+    // A bare CR is a line ending only in a file with no other kind: next to
+    // LF or CRLF endings it is almost surely inside a string (a docstring
+    // pasted from an old Mac file), and lines rendered with it would mix
+    // endings in the code, which tree-sitter does not parse (found by the
+    // fuzzer: a docstring with 55 CRs in a 12-line LF file).
+    if lf == 0 && crlf == 0 && cr > 0 {
         LineEnding::Cr
+    } else if crlf > lf {
+        LineEnding::CrLf
     } else {
         LineEnding::Lf
     }
@@ -331,9 +336,20 @@ mod tests {
                 let crlf = text.matches("\r\n").count();
                 let lf = text.matches('\n').count() - crlf;
                 let cr = text.matches('\r').count() - crlf;
-                if crlf > lf && crlf >= cr { LineEnding::CrLf } else if cr > lf && cr > crlf { LineEnding::Cr } else { LineEnding::Lf }
+                if lf + crlf == 0 && cr > 0 { LineEnding::Cr } else if crlf > lf { LineEnding::CrLf } else { LineEnding::Lf }
             });
         }
+    }
+
+    #[test]
+    fn bare_crs_beside_other_line_endings_sit_in_strings() {
+        let doc = format!("\"\"\"Doc{}.\"\"\"\n", "\r".repeat(20));
+        let lf = format!("{doc}x = 1\ny = 2\n");
+        assert_eq!(Source::decode(lf.as_bytes()).unwrap().line_ending, LineEnding::Lf);
+        let crlf = format!("{doc}x = 1\r\ny = 2\r\n");
+        assert_eq!(Source::decode(crlf.as_bytes()).unwrap().line_ending, LineEnding::CrLf);
+        let s = Source::decode(b"x = 1\ry = 2\r").unwrap();
+        assert_eq!(s.line_ending, LineEnding::Cr);
     }
 
     #[test]

@@ -400,6 +400,26 @@ report(value=value, error=error)
     assert_eq!(sleeps(&v), [1.0, 1.0]);
 }
 
+/// Found by the fuzzer: with more bare CRs (in a docstring) than LF line
+/// endings, tame rendered its new lines with CR endings, which tree-sitter
+/// could not parse: `tame fix` failed with an internal error.
+#[test]
+fn bare_crs_in_a_docstring_do_not_set_the_line_ending() {
+    let dir = rewrite("bare_cr_in_docstring.py", &[]);
+    let original = std::fs::read(repo().join("tests/fixtures/bounded-retry/bare_cr_in_docstring.py")).unwrap();
+    let bytes = std::fs::read(dir.path().join("bare_cr_in_docstring.py")).unwrap();
+    let crs = |b: &[u8]| b.iter().filter(|c| **c == b'\r').count();
+    assert_eq!(crs(&bytes), crs(&original), "the new lines end with LF, as the code does");
+    let script = r#"
+n = []
+value, error, message = outcome(MOD.wait_for, lambda: n.append(1) or len(n) >= 3)
+report(value=value, error=error)
+"#;
+    let v = scenario(dir.path(), "bare_cr_in_docstring", script);
+    assert_eq!(v["value"], true, "{v}");
+    assert_eq!(sleeps(&v), [1.0, 1.0]);
+}
+
 #[test]
 fn two_loops_in_one_function_each_keep_their_own_budget() {
     let dir = rewrite("two_loops_one_function.py", &[]);
