@@ -243,11 +243,17 @@ fn openers(bytes: &[u8]) -> Vec<usize> {
     out
 }
 
+/// Whether a line whose indentation ends at `rest` opens a `def`, `class`,
+/// `async def` or decorator. The first byte decides before any comparison:
+/// this runs on every line of every blanked member body.
 fn opens(rest: &[u8]) -> bool {
-    rest.starts_with(b"def ")
-        || rest.starts_with(b"class ")
-        || rest.starts_with(b"async def ")
-        || rest.starts_with(b"@")
+    match rest.first() {
+        Some(b'd') => rest.starts_with(b"def "),
+        Some(b'c') => rest.starts_with(b"class "),
+        Some(b'a') => rest.starts_with(b"async def "),
+        Some(b'@') => true,
+        _ => false,
+    }
 }
 
 /// The line starts after a line ending whose line opens with no indentation.
@@ -260,19 +266,12 @@ fn after_line_endings(bytes: &[u8]) -> Vec<usize> {
 /// decorator that is not indented deeper than `indent` (including a
 /// different mix of tabs and spaces, or a form feed, which resets the
 /// indentation). Called on every line of every blanked member body, so it
-/// looks at the first word's first byte before anything else. (For
-/// top-level bodies, `indent` is empty and the `openers` regex finds the
+/// looks at the first word's first byte before anything else ([`opens`]). (For
+/// top-level bodies, `indent` is empty and [`openers`] finds the
 /// same lines in one pass.)
 fn swallows_a_statement(line: &[u8], indent: &[u8]) -> bool {
     let lead = line.iter().take_while(|&&c| matches!(c, b' ' | b'\t' | b'\x0c')).count();
-    let rest = &line[lead..];
-    let opens = match rest.first() {
-        Some(b'd') => rest.starts_with(b"def "),
-        Some(b'c') => rest.starts_with(b"class "),
-        Some(b'a') => rest.starts_with(b"async def "),
-        Some(b'@') => true,
-        _ => false,
-    };
+    let opens = opens(&line[lead..]);
     // (A byte loop: `starts_with` would call `memcmp` on every line.)
     let deeper =
         lead > indent.len() && indent.iter().zip(line).all(|(a, b)| a == b) && !line[..lead].contains(&b'\x0c');
