@@ -349,18 +349,16 @@ impl ExceptionRef {
 
 fn line_limit(src: &str) -> usize {
     const LIMITS: [usize; 4] = [79, 88, 99, 119];
-    // One pass over the bytes, lines split as `str::lines` does (a `\r` is
-    // dropped only before a `\n`); a line's chars are counted only when its
-    // bytes exceed the smallest limit. Large files reach here whole.
+    // One pass over the line endings, lines split as `str::lines` does (a
+    // `\r` is dropped only before a `\n`); a line's chars are counted only
+    // when its bytes exceed the smallest limit. Large files reach here whole.
     let bytes = src.as_bytes();
     let (mut lines, mut over) = (0usize, [0usize; LIMITS.len()]);
     let mut start = 0;
-    while start < bytes.len() {
-        let (end, next) = match memchr::memchr(b'\n', &bytes[start..]) {
-            Some(p) if p > 0 && bytes[start + p - 1] == b'\r' => (start + p - 1, start + p + 1),
-            Some(p) => (start + p, start + p + 1),
-            None => (bytes.len(), bytes.len()),
-        };
+    // The last line need not end in `\n`.
+    let unended = !bytes.is_empty() && !bytes.ends_with(b"\n");
+    for nl in crate::source::newlines(bytes).chain(unended.then_some(bytes.len())) {
+        let end = if nl > start && nl < bytes.len() && bytes[nl - 1] == b'\r' { nl - 1 } else { nl };
         lines += 1;
         if end - start > LIMITS[0] {
             // Valid UTF-8: a char is a byte that does not continue another.
@@ -369,7 +367,7 @@ fn line_limit(src: &str) -> usize {
                 over[k] += usize::from(chars > *limit);
             }
         }
-        start = next;
+        start = nl + 1;
     }
     let tolerated = lines / 100;
     LIMITS.iter().zip(over).find(|(_, n)| *n <= tolerated).map_or(usize::MAX, |(limit, _)| *limit)
