@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 /// The positions of the bytes the scanner must look at (line endings, `#`,
-/// backslashes, brackets, quotes; see [`mask`]), 64 bytes at a time.
+/// backslashes, brackets, quotes, form feeds; see [`mask`]), 64 bytes at a time.
 ///
 /// About one byte in 18 of Python code is interesting, so a byte loop that
 /// stops at each one spends its time on the loop and on mispredicted exits.
@@ -66,7 +66,7 @@ impl<'a> Events<'a> {
 }
 
 /// Bit `k` is set if `chunk[k]` is a byte the scanner must look at:
-/// `\n \r # \\ ( ) [ ] { } ' "`.
+/// `\n \r # \\ ( ) [ ] { } ' "` and the form feed.
 fn mask(chunk: &[u8; 64]) -> u64 {
     let mut flags = [0u8; 64];
     for (f, &b) in flags.iter_mut().zip(chunk) {
@@ -79,7 +79,8 @@ fn mask(chunk: &[u8; 64]) -> u64 {
             | (b == b'#')
             | (b == b'\\')
             | (b == b'\n')
-            | (b == b'\r');
+            | (b == b'\r')
+            | (b == b'\x0c');
         *f = hit as u8;
     }
     let mut m = 0u64;
@@ -100,66 +101,56 @@ pub(super) fn statements(text: &[u8]) -> Option<Vec<Range<usize>>> {
 /// Byte ranges of the statements in `range` that start at indentation
 /// `indent` exactly (a class body's members), in order. Each range starts at
 /// the statement's first character, after the indentation.
+///
+/// Only the interesting bytes are visited ([`Events`]): a line is judged by
+/// the bytes right after its line ending, not by walking its indentation, and
+/// a form feed (an event too) is judged where it stands.
 pub(super) fn statements_in(text: &[u8], range: Range<usize>, indent: &[u8]) -> Option<Vec<Range<usize>>> {
     let mut starts = Vec::new();
     let end = range.end;
     let text = &text[..end];
-    let (mut i, mut depth, mut line_start, mut continued) = (range.start, 0usize, true, false);
+    // Whether a statement at `indent` starts at `at`: the indentation, then
+    // neither a blank, a comment nor a line ending.
+    let starts_at = |at: usize| {
+        // (A byte loop: slice equality calls `memcmp`, at every line.)
+        text.get(at..).is_some_and(|rest| rest.len() >= indent.len() && indent.iter().zip(rest).all(|(a, b)| a == b))
+            && text.get(at + indent.len()).is_some_and(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b'\x0c'))
+    };
+    // Where the current line begins, and the bracket depth.
+    let (mut line, mut depth) = (range.start, 0usize);
+    if starts_at(line) {
+        starts.push(line + indent.len());
+    }
     let mut events = Events::new(text, range.start);
-    while i < text.len() {
-        if !line_start {
-            match events.next(i) {
-                Some(at) => i = at,
-                None => break,
+    let mut i = range.start;
+    while let Some(at) = events.next(i) {
+        i = at;
+        match text[i] {
+            b'\n' | b'\r' => {
+                line = i + 1;
+                if depth == 0 && starts_at(line) {
+                    starts.push(line + indent.len());
+                }
             }
-        }
-        if line_start {
-            line_start = false;
             // A form feed in the leading whitespace resets the indentation
             // (CPython's tokenizer and tree-sitter's scanner alike).
-            let mut at = i;
-            let mut j = i;
-            // Most indentation is spaces: eight at a time first.
-            while text.get(j..j + 8).is_some_and(|w| w == b"        ") {
-                j += 8;
+            b'\x0c'
+                if depth == 0
+                    && text[line..i].iter().all(|c| matches!(c, b' ' | b'\t' | b'\x0c'))
+                    && starts_at(i + 1) =>
+            {
+                starts.push(i + 1 + indent.len());
             }
-            while j < text.len() && matches!(text[j], b' ' | b'\t' | b'\x0c') {
-                if text[j] == b'\x0c' {
-                    at = j + 1;
-                }
-                j += 1;
-            }
-            // (A byte loop: `starts_with` would call `memcmp` on every line.)
-            let starts_here = depth == 0
-                && !continued
-                && text.len() - at >= indent.len()
-                && indent.iter().zip(&text[at..]).all(|(a, b)| a == b)
-                && text
-                    .get(at + indent.len())
-                    .is_some_and(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b'\x0c'));
-            if starts_here {
-                starts.push(at + indent.len());
-            }
-            continued = false;
-            // The indentation holds nothing to look at.
-            i = j;
-            if i == text.len() {
-                break;
-            }
-        }
-        let c = text[i];
-        match c {
-            b'\n' | b'\r' => line_start = true,
             b'#' => {
                 i += memchr::memchr2(b'\n', b'\r', &text[i..]).unwrap_or(text.len() - i);
                 continue;
             }
             b'\\' => {
-                // A continuation joins the next line to this statement.
-                if matches!(text.get(i + 1), Some(b'\n' | b'\r')) {
-                    continued = true;
-                }
-                i += 1;
+                // A continuation joins the next line to this statement: its
+                // line ending is not a line start (any other escaped byte is
+                // skipped as well).
+                i += if text.get(i + 1..i + 3) == Some(b"\r\n") { 3 } else { 2 };
+                continue;
             }
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
@@ -305,7 +296,7 @@ mod tests {
 
     /// What [`mask`] computes, one byte at a time.
     fn interesting(b: u8) -> bool {
-        matches!(b, b'\n' | b'\r' | b'#' | b'\\' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'\'' | b'"')
+        matches!(b, b'\n' | b'\r' | b'#' | b'\\' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'\'' | b'"' | b'\x0c')
     }
 
     /// `skip_string` as a plain byte loop: the reference for the jumps.
@@ -330,6 +321,84 @@ mod tests {
             }
         }
         None
+    }
+
+    /// [`statements_in`] as a byte loop that walks each line's indentation:
+    /// the reference for the event-driven version.
+    fn statements_by_bytes(text: &[u8], range: Range<usize>, indent: &[u8]) -> Option<Vec<Range<usize>>> {
+        let end = range.end;
+        let text = &text[..end];
+        let mut starts = Vec::new();
+        let (mut i, mut depth, mut line_start) = (range.start, 0usize, true);
+        while i < text.len() {
+            if line_start {
+                line_start = false;
+                let (mut at, mut j) = (i, i);
+                while j < text.len() && matches!(text[j], b' ' | b'\t' | b'\x0c') {
+                    if text[j] == b'\x0c' {
+                        at = j + 1;
+                    }
+                    j += 1;
+                }
+                let blank = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'#' | b'\x0c');
+                if depth == 0
+                    && text[at..].starts_with(indent)
+                    && text.get(at + indent.len()).is_some_and(|c| !blank(c))
+                {
+                    starts.push(at + indent.len());
+                }
+                i = j;
+                if i == text.len() {
+                    break;
+                }
+            }
+            match text[i] {
+                b'\n' | b'\r' => line_start = true,
+                b'#' => {
+                    while i < text.len() && !matches!(text[i], b'\n' | b'\r') {
+                        i += 1;
+                    }
+                    continue;
+                }
+                b'\\' => {
+                    i += if text.get(i + 1..i + 3) == Some(b"\r\n") { 3 } else { 2 };
+                    continue;
+                }
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                b'\'' | b'"' => {
+                    i = skip_string_by_bytes(text, i)?;
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        if depth != 0 {
+            return None;
+        }
+        let next = |k: usize| starts.get(k + 1).map_or(end, |&n: &usize| n - indent.len());
+        Some(starts.iter().enumerate().map(|(k, &s)| s..next(k)).collect())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn statements_are_those_of_the_byte_loop(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "def f():", "class A:", "x = 1", "    ", "\t", "\x0c", "\n", "\r\n", "\r", "\\", "(", ")", "[", "}",
+                "'", "\"", "'''", "#", " ", "y", "@d", "f(\n", ")\n", "'s'", "\"s\"", "\"\"\"doc\n\"\"\"",
+            ]), 0..60),
+            indent in proptest::sample::select(vec!["", "    ", "\t"]),
+            from in 0usize..8,
+        ) {
+            let text = parts.concat();
+            let from = from.min(text.len());
+            let range = from..text.len();
+            proptest::prop_assert_eq!(
+                statements_in(text.as_bytes(), range.clone(), indent.as_bytes()),
+                statements_by_bytes(text.as_bytes(), range, indent.as_bytes())
+            );
+        }
     }
 
     proptest::proptest! {
@@ -382,5 +451,13 @@ mod tests {
         let s = statements(src.as_bytes()).unwrap();
         let texts: Vec<&str> = s.iter().map(|r| &src[r.clone()]).collect();
         assert_eq!(texts, ["x = (1,\n2)\n", "y = \"a#b\" \\\n  + 'c'\n# comment\n", "z = 1\n"]);
+        // The line after a continued one starts a statement (it used to be
+        // merged into the continued one, and kept a `def` from being blanked).
+        for eol in ["\n", "\r\n", "\r"] {
+            let src = format!("y = a \\{eol}    + b{eol}def f():{eol}    pass{eol}");
+            let s = statements(src.as_bytes()).unwrap();
+            let texts: Vec<&str> = s.iter().map(|r| &src[r.clone()]).collect();
+            assert_eq!(texts, [format!("y = a \\{eol}    + b{eol}"), format!("def f():{eol}    pass{eol}")], "{eol:?}");
+        }
     }
 }
