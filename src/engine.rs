@@ -217,7 +217,7 @@ fn partial(
     if memchr::memmem::find(source.text.as_bytes(), prefilter::SUPPRESSION).is_some() {
         return Ok(None);
     }
-    let Some(crate::blocks::Reduced { text, skip, blanked, bound, matched }) =
+    let Some(crate::blocks::Reduced { text, skip, blanked, bound, imports, matched }) =
         crate::blocks::reduce(&source.text, &keep)
     else {
         return Ok(None);
@@ -233,8 +233,10 @@ fn partial(
         return Ok(None);
     }
     // Every active transform's unfocus regex was ruled out above, on the whole text.
-    let ctx =
-        Ctx::partial(&reduced, &source.text, &tree, indent, eol).with_module_names(&bound).without_unfocus_matches();
+    let ctx = Ctx::partial(&reduced, &source.text, &tree, indent, eol)
+        .with_module_names(&bound)
+        .with_module_imports(&imports)
+        .without_unfocus_matches();
     let findings = collect_findings(active, &ctx, &[], true);
     let mentioned = |word: &str, within: std::ops::Range<usize>| {
         let bytes = source.text.as_bytes();

@@ -67,6 +67,16 @@ impl<'b> Blanker<'b> {
         }
     }
 
+    /// Leaves top-level statement `stmt` out of the parse altogether (an
+    /// import read by `blocks::imports`): blanked and skipped, all but its
+    /// last line ending.
+    pub(super) fn drop_statement(&mut self, stmt: &Range<usize>) {
+        let bytes = self.bytes;
+        let out = self.out.get_or_insert_with(|| bytes.to_vec());
+        fill_blanks(&mut out[stmt.clone()]);
+        skip_blanks(bytes, stmt.start, stmt, &mut self.skip);
+    }
+
     /// Whether body `b`, indented by `indent`, holds a line that opens a
     /// statement it cannot hold (see [`swallows_a_statement`]): the scanner
     /// lost track of a string, and the caller gives up on the reduced text.

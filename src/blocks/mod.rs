@@ -8,7 +8,9 @@
 //! the same name (`0;  name=0`) or, where its header must stay (a decorator,
 //! `class A:`), keeps its header over a `0` placeholder body. At the top
 //! level only the first stub stays in the text; later ones are dropped from
-//! the parse and their names listed in [`Reduced::bound`]. Every other
+//! the parse and their names listed in [`Reduced::bound`]. Plain top-level
+//! imports are read here ([`imports`]) and dropped too, all but the last of
+//! each run, their bindings listed in [`Reduced::imports`]. Every other
 //! byte becomes a space except line endings, and the parser skips those runs
 //! (tree-sitter included ranges). Offsets and line numbers do not move, so
 //! the reduced tree's nodes, and the edits built from them, line up with the
@@ -18,6 +20,7 @@
 //! whole file.
 
 mod blank;
+mod imports;
 mod scan;
 
 use std::ops::Range;
@@ -39,6 +42,9 @@ pub struct Reduced {
     /// altogether: the module binds them, but the reduced text does not
     /// spell them (see [`Blanker::stub`]).
     pub bound: Vec<Range<usize>>,
+    /// What the top-level imports left out of the parse bind, as (name,
+    /// target) pairs (see [`imports`]).
+    pub imports: Vec<(String, String)>,
     /// Whether any statement left unblanked (a top-level statement, a kept
     /// block, a member of a kept class) matches one of the `keep` sets. If
     /// none does, no transform can find anything in the file.
@@ -79,10 +85,21 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     let mut matched = !prologue.is_empty() && kept(&prologue);
     // The decorator statements right before the current one.
     let mut decorators: Vec<Range<usize>> = Vec::new();
-    for stmt in &statements {
+    let mut imported = Vec::new();
+    for (k, stmt) in statements.iter().enumerate() {
         let is_kept = kept(stmt);
         let Some(b) = body(bytes, stmt) else {
             matched |= is_kept;
+            // An import leaves the parse if one follows it: the last of a
+            // run stays, so the import header still ends where it did
+            // (`python::header::insertion_point`).
+            if !is_kept
+                && statements.get(k + 1).is_some_and(|next| is_import(&bytes[next.clone()]))
+                && let Some(binds) = imports::bindings(&bytes[stmt.clone()])
+            {
+                blanker.drop_statement(stmt);
+                imported.extend(binds);
+            }
             if bytes[stmt.start] == b'@' {
                 decorators.push(stmt.clone());
             } else {
@@ -134,8 +151,15 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
         skip: merge_skips(bytes, skip),
         blanked,
         bound: bound.unwrap_or_default(),
+        imports: imported,
         matched,
     })
+}
+
+/// Whether a statement is an import (of any form, read or not).
+fn is_import(stmt: &[u8]) -> bool {
+    let word = |w: &[u8]| stmt.starts_with(w) && stmt.get(w.len()).is_some_and(|c| matches!(c, b' ' | b'\t' | b'.'));
+    word(b"import") || word(b"from")
 }
 
 /// Blanks block `stmt` (body `b`, at `indent`), which matches no keep set:
@@ -324,6 +348,33 @@ mod tests {
         let r = crate::python::bindings::Resolver::with_module_names(tree.root_node(), &out, names);
         assert!(r.module().binds("sleep") && r.module().binds("C") && r.module().binds("a"));
         assert_eq!(r.module().lookup("sleep"), Some(Err(())));
+    }
+
+    #[test]
+    fn imports_leave_the_parse_but_the_last_of_a_run() {
+        let src = "\"\"\"Doc.\"\"\"\nimport os\nfrom time import sleep as nap  # why\n\nimport sys\nx = 1\nimport json\nimport re\n\n\ndef b():\n    while True:\n        nap(1)\n";
+        let keep = re(r"while\s+True");
+        let reduced = reduce(src, &[std::slice::from_ref(&keep)]).unwrap();
+        let out = reduced.text.unwrap();
+        // `sys` ends the header and `re` its run: they stay; the others are blanks.
+        assert!(out.contains("\nimport sys\nx = 1\n") && out.contains("\nimport re\n"), "{out}");
+        assert!(!out.contains("import os") && !out.contains("nap ") && !out.contains("json"), "{out}");
+        assert_eq!(out.len(), src.len());
+        let mut imports = reduced.imports.clone();
+        imports.sort();
+        let expected = [("json", "json"), ("nap", "time.sleep"), ("os", "os")];
+        assert_eq!(imports, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
+        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
+        // New imports still go after the header's last import.
+        let whole = crate::parse::parse(src).unwrap();
+        let at = crate::python::header::insertion_point(whole.root_node(), src);
+        assert_eq!(crate::python::header::insertion_point(tree.root_node(), &out), at);
+        // The module scope sees the left-out imports as imports.
+        let r = crate::python::bindings::Resolver::with_module_bindings(tree.root_node(), &out, [], &reduced.imports);
+        assert_eq!(r.module().lookup("nap"), Some(Ok("time.sleep")));
+        assert_eq!(r.module().lookup("sys"), Some(Ok("sys")));
+        assert!(r.imports_anywhere("os"));
     }
 
     #[test]

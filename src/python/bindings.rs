@@ -205,6 +205,16 @@ impl Scope {
         out.sort_unstable();
         out
     }
+
+    /// Every (name, target) an import binds here, in no particular order.
+    pub fn imports(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.names.iter().flat_map(|(name, bindings)| {
+            bindings.iter().filter_map(move |b| match b {
+                Binding::Import(target) => Some((name.as_str(), target.as_str())),
+                _ => None,
+            })
+        })
+    }
 }
 
 /// Expressions that hold no binding but a walrus (`:=`): no statement, `as`
@@ -248,6 +258,8 @@ pub struct Resolver<'t, 's> {
     functions: RefCell<HashMap<usize, Scope>>,
     root: Node<'t>,
     imports: std::cell::OnceCell<Vec<(String, String)>>,
+    /// The (name, target) pairs of top-level imports left out of a partial parse.
+    left_out: Vec<(String, String)>,
 }
 
 impl<'t, 's> Resolver<'t, 's> {
@@ -258,11 +270,33 @@ impl<'t, 's> Resolver<'t, 's> {
     /// A resolver whose module scope also binds `names` locally: the
     /// top-level blocks a partial parse dropped (see `crate::blocks`).
     pub fn with_module_names<'n>(root: Node<'t>, src: &'s str, names: impl IntoIterator<Item = &'n str>) -> Self {
+        Resolver::with_module_bindings(root, src, names, &[])
+    }
+
+    /// A resolver for a partial parse: `names` are bound by blocks left out
+    /// of the parse, and `imports` (name, target) by top-level imports left
+    /// out of it (see `blocks::imports`).
+    pub fn with_module_bindings<'n>(
+        root: Node<'t>,
+        src: &'s str,
+        names: impl IntoIterator<Item = &'n str>,
+        imports: &[(String, String)],
+    ) -> Self {
         let mut module = Scope::collect(root, src);
         for name in names {
             module.bind(name, Binding::Local);
         }
-        Resolver { src, module, functions: RefCell::default(), root, imports: std::cell::OnceCell::new() }
+        for (name, target) in imports {
+            module.bind(name, Binding::Import(target.clone()));
+        }
+        Resolver {
+            src,
+            module,
+            functions: RefCell::default(),
+            root,
+            imports: std::cell::OnceCell::new(),
+            left_out: imports.to_vec(),
+        }
     }
 
     pub fn module(&self) -> &Scope {
@@ -334,6 +368,8 @@ impl<'t, 's> Resolver<'t, 's> {
                     }
                 }
             }
+            // The imports left out of the parse are in the file too.
+            out.extend(self.left_out.iter().cloned());
             out
         })
     }

@@ -128,6 +128,9 @@ pub struct Ctx<'a> {
     /// Names (ranges of `original`) the module binds in blocks the partial
     /// parse dropped; empty for a whole parse.
     module_names: &'a [std::ops::Range<usize>],
+    /// The (name, target) pairs of top-level imports the partial parse left
+    /// out; empty for a whole parse.
+    module_imports: &'a [(String, String)],
     names: OnceCell<RefCell<Names<'a>>>,
     /// Known to match no transform's unfocus regex (the partial parse
     /// checked the whole file before reducing it): see [`Ctx::captures`].
@@ -155,6 +158,7 @@ impl<'a> Ctx<'a> {
             line_limit: OnceCell::new(),
             resolver: OnceCell::new(),
             module_names: &[],
+            module_imports: &[],
             names: OnceCell::new(),
             no_unfocus: false,
             query_cache: RefCell::default(),
@@ -172,6 +176,13 @@ impl<'a> Ctx<'a> {
     /// [`crate::blocks::Reduced::bound`]) to the module scope.
     pub fn with_module_names(mut self, names: &'a [std::ops::Range<usize>]) -> Self {
         self.module_names = names;
+        self
+    }
+
+    /// Adds what the top-level imports the partial parse left out bind (see
+    /// [`crate::blocks::Reduced::imports`]) to the module scope.
+    pub fn with_module_imports(mut self, imports: &'a [(String, String)]) -> Self {
+        self.module_imports = imports;
         self
     }
 
@@ -200,7 +211,7 @@ impl<'a> Ctx<'a> {
     pub fn resolver(&self) -> &Resolver<'a, 'a> {
         self.resolver.get_or_init(|| {
             let names = self.module_names.iter().map(|r| &self.original[r.clone()]);
-            Resolver::with_module_names(self.tree.root_node(), self.src, names)
+            Resolver::with_module_bindings(self.tree.root_node(), self.src, names, self.module_imports)
         })
     }
 
