@@ -157,6 +157,9 @@ const REGRESSIONS: &[&str] = &[
     // Tab indentation: a blanked member body keeps its placeholder's tabs
     // (as spaces they were shallower, and the class ended there).
     "import time\n\n\nclass API(object):\n\tdef _pick(\n\t\t\tself):\n\t\treturn 1\n\n\tdef restore(self, ready):\n\t\twhile True:\n\t\t\tif ready():\n\t\t\t\tbreak\n\t\t\ttime.sleep(1)\n",
+    // Found by review: the generated exception's docstring quotes follow
+    // the whole file (`"""` in a blanked body), not the reduced text.
+    "'''Module doc.'''\nimport sys\nfrom oslo_utils import importutils\n\n\ndef helper():\n    \"\"\"Help.\"\"\"\n    return 1\n\n\ndef load_interface_driver(conf):\n    try:\n        return importutils.import_object(conf.interface_driver, conf)\n    except ImportError:\n        raise SystemExit(1)\n",
     // And dropped decorators leave the tabs before their `def`.
     "import time\n\n\nclass API(object):\n\tx = 1\n\n\t@args('--local')\n\tdef sync(self):\n\t\treturn 1\n\n\tdef restore(self, ready):\n\t\twhile True:\n\t\t\tif ready():\n\t\t\t\tbreak\n\t\t\ttime.sleep(1)\n",
 ];

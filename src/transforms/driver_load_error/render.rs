@@ -215,8 +215,9 @@ pub fn exception_name(
                 ExceptionRef::Import { .. } => base.name_at(ctx, at, header)?,
             };
             // Docstrings keep the file's docstring quotes (PEP 257: `"""`),
-            // whatever quote its other strings prefer.
-            let q = if ctx.src.contains("\"\"\"") || !ctx.src.contains("\'\'\'") { '"' } else { '\'' };
+            // whatever quote its other strings prefer. (The whole file: after
+            // a partial parse, `src` has its blanked docstrings as spaces.)
+            let q = if ctx.original.contains("\"\"\"") || !ctx.original.contains("\'\'\'") { '"' } else { '\'' };
             let doc =
                 format!("{q}{q}{q}A driver could not be loaded (raised instead of exiting the process).{q}{q}{q}");
             header.push(HeaderItem::Definition {
