@@ -68,7 +68,7 @@ impl<'b> Blanker<'b> {
     }
 
     /// Leaves top-level statement `stmt` out of the parse altogether (an
-    /// import read by `blocks::imports`): blanked and skipped, all but its
+    /// import or assignment read by `blocks::simple`): blanked and skipped, all but its
     /// last line ending.
     pub(super) fn drop_statement(&mut self, stmt: &Range<usize>) {
         let bytes = self.bytes;

@@ -9,7 +9,7 @@
 //! `class A:`), keeps its header over a `0` placeholder body. At the top
 //! level only the first stub stays in the text; later ones are dropped from
 //! the parse and their names listed in [`Reduced::bound`]. Plain top-level
-//! imports are read here ([`imports`]) and dropped too, all but the last of
+//! imports are read here ([`simple`]) and dropped too, all but the last of
 //! each run, their bindings listed in [`Reduced::imports`]. Every other
 //! byte becomes a space except line endings, and the parser skips those runs
 //! (tree-sitter included ranges). Offsets and line numbers do not move, so
@@ -20,8 +20,8 @@
 //! whole file.
 
 mod blank;
-mod imports;
 mod scan;
+mod simple;
 
 use std::ops::Range;
 
@@ -38,12 +38,12 @@ pub struct Reduced {
     pub skip: Vec<Range<usize>>,
     /// Every blanked body, in the original text's offsets.
     pub blanked: Vec<Range<usize>>,
-    /// The names (byte ranges) of top-level blocks dropped from the parse
-    /// altogether: the module binds them, but the reduced text does not
-    /// spell them (see [`Blanker::stub`]).
+    /// The names (byte ranges) of top-level blocks and assignments dropped
+    /// from the parse altogether: the module binds them, but the reduced text
+    /// does not spell them (see [`Blanker::stub`], [`simple::assigned_name`]).
     pub bound: Vec<Range<usize>>,
     /// What the top-level imports left out of the parse bind, as (name,
-    /// target) pairs (see [`imports`]).
+    /// target) pairs (see [`simple`]).
     pub imports: Vec<(String, String)>,
     /// Whether any statement left unblanked (a top-level statement, a kept
     /// block, a member of a kept class) matches one of the `keep` sets. If
@@ -83,22 +83,43 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     // which tree-sitter accepts) belongs to no statement, and is kept as is.
     let prologue = 0..statements.first().map_or(bytes.len(), |s| s.start);
     let mut matched = !prologue.is_empty() && kept(&prologue);
+    let bodies: Vec<Option<Range<usize>>> = statements.iter().map(|s| body(bytes, s)).collect();
+    // A candidate outside every block (a loop at module level) may look at
+    // the module's statements before it: then no assignment leaves the parse.
+    let module_level = matched || statements.iter().zip(&bodies).any(|(s, b)| b.is_none() && kept(s));
+    // Whether a statement that stays in the parse has ended the import
+    // header: only after that may assignments leave it (the header must end
+    // where it did).
+    let mut header_ended = false;
     // The decorator statements right before the current one.
     let mut decorators: Vec<Range<usize>> = Vec::new();
-    let mut imported = Vec::new();
-    for (k, stmt) in statements.iter().enumerate() {
+    let (mut imported, mut assigned) = (Vec::new(), Vec::new());
+    for (k, (stmt, b)) in statements.iter().zip(bodies).enumerate() {
         let is_kept = kept(stmt);
-        let Some(b) = body(bytes, stmt) else {
+        let Some(b) = b else {
             matched |= is_kept;
+            let text = &bytes[stmt.clone()];
             // An import leaves the parse if one follows it: the last of a
             // run stays, so the import header still ends where it did
             // (`python::header::insertion_point`).
             if !is_kept
                 && statements.get(k + 1).is_some_and(|next| is_import(&bytes[next.clone()]))
-                && let Some(binds) = imports::bindings(&bytes[stmt.clone()])
+                && let Some(binds) = simple::import_bindings(text)
             {
                 blanker.drop_statement(stmt);
                 imported.extend(binds);
+            } else if !is_kept
+                && header_ended
+                && !module_level
+                && let Some(name) = simple::assigned_name(text)
+            {
+                blanker.drop_statement(stmt);
+                // Its text is gone from the parse: a caller listed by
+                // `check --explain` could hide there (see `engine::partial`).
+                blanked.push(stmt.clone());
+                assigned.push(stmt.start..stmt.start + name.len());
+            } else if text[0] != b'@' {
+                header_ended |= simple::ends_header(text);
             }
             if bytes[stmt.start] == b'@' {
                 decorators.push(stmt.clone());
@@ -108,6 +129,9 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
             continue;
         };
         let decorated = std::mem::take(&mut decorators);
+        // A block ends the header whether it stays or, after the first stub
+        // (which stays), leaves the parse.
+        header_ended = true;
         if !is_kept {
             if blank_block(&mut blanker, &kept, &decorated, stmt, b, b"", bound.as_mut(), &mut blanked)? {
                 bound.get_or_insert_with(Vec::new);
@@ -150,14 +174,14 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
         text: out.map(|o| String::from_utf8(o).expect("blanking replaces whole bodies with ASCII")),
         skip: merge_skips(bytes, skip),
         blanked,
-        bound: bound.unwrap_or_default(),
+        bound: bound.unwrap_or_default().into_iter().chain(assigned).collect(),
         imports: imported,
         matched,
     })
 }
 
 /// Whether a statement is an import (of any form, read or not).
-fn is_import(stmt: &[u8]) -> bool {
+pub(super) fn is_import(stmt: &[u8]) -> bool {
     let word = |w: &[u8]| stmt.starts_with(w) && stmt.get(w.len()).is_some_and(|c| matches!(c, b' ' | b'\t' | b'.'));
     word(b"import") || word(b"from")
 }
@@ -375,6 +399,28 @@ mod tests {
         assert_eq!(r.module().lookup("nap"), Some(Ok("time.sleep")));
         assert_eq!(r.module().lookup("sys"), Some(Ok("sys")));
         assert!(r.imports_anywhere("os"));
+    }
+
+    #[test]
+    fn assignments_leave_the_parse_after_the_header() {
+        let src = "import time\nX = 1\nY = f(2)\nfrom os import path\nZ = 3\n\n\ndef b():\n    while True:\n        sleep(1)\n";
+        let keep = re(r"while\s+True");
+        let reduced = reduce(src, &[std::slice::from_ref(&keep)]).unwrap();
+        let out = reduced.text.unwrap();
+        // `X` ends the header and stays; `Y` and `Z` leave the parse, their
+        // names bound outside it.
+        assert!(out.contains("X = 1\n") && !out.contains("Y =") && !out.contains("Z ="), "{out}");
+        assert!(out.contains("from os import path"), "the last import of its run stays: {out}");
+        let names: Vec<&str> = reduced.bound.iter().map(|r| &src[r.clone()]).collect();
+        assert_eq!(names, ["Y", "Z"]);
+        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let whole = crate::parse::parse(src).unwrap();
+        let at = crate::python::header::insertion_point(whole.root_node(), src);
+        assert_eq!(crate::python::header::insertion_point(tree.root_node(), &out), at);
+        // A candidate at module level may read the statements before it: all stay.
+        let src = "import time\nX = 1\nt = Timeout(5)\nwhile True:\n    time.sleep(1)\n";
+        let reduced = reduce(src, &[std::slice::from_ref(&keep)]).unwrap();
+        assert!(reduced.text.is_none() && reduced.bound.is_empty());
     }
 
     #[test]

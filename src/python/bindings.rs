@@ -275,7 +275,7 @@ impl<'t, 's> Resolver<'t, 's> {
 
     /// A resolver for a partial parse: `names` are bound by blocks left out
     /// of the parse, and `imports` (name, target) by top-level imports left
-    /// out of it (see `blocks::imports`).
+    /// out of it (see `blocks::simple`).
     pub fn with_module_bindings<'n>(
         root: Node<'t>,
         src: &'s str,

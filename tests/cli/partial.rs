@@ -160,6 +160,11 @@ const REGRESSIONS: &[&str] = &[
     // Found by review: the generated exception's docstring quotes follow
     // the whole file (`"""` in a blanked body), not the reduced text.
     "'''Module doc.'''\nimport sys\nfrom oslo_utils import importutils\n\n\ndef helper():\n    \"\"\"Help.\"\"\"\n    return 1\n\n\ndef load_interface_driver(conf):\n    try:\n        return importutils.import_object(conf.interface_driver, conf)\n    except ImportError:\n        raise SystemExit(1)\n",
+    // Module-level assignments leave the parse after the header: one that
+    // rebinds `sleep` still makes it ambiguous, and one that calls a
+    // rewritten loader is still listed as its caller.
+    "from time import sleep\nLOG = 1\nsleep = other.sleep\n\n\ndef b(ready):\n    while True:\n        if ready():\n            break\n        sleep(1)\n",
+    "import sys\nfrom oslo_utils import importutils\nX = 1\nDRIVER = load_interface_driver(CONF)\n\n\ndef load_interface_driver(conf):\n    try:\n        return importutils.import_object(conf.interface_driver, conf)\n    except ImportError:\n        raise SystemExit(1)\n",
     // And dropped decorators leave the tabs before their `def`.
     "import time\n\n\nclass API(object):\n\tx = 1\n\n\t@args('--local')\n\tdef sync(self):\n\t\treturn 1\n\n\tdef restore(self, ready):\n\t\twhile True:\n\t\t\tif ready():\n\t\t\t\tbreak\n\t\t\ttime.sleep(1)\n",
 ];

@@ -1,19 +1,20 @@
-//! Top-level imports that can leave the parse: a plain `import` or `from
-//! ... import` statement, read here, gives the module scope the bindings
-//! `python::bindings` would read from its tree, without tree-sitter seeing it.
+//! Simple top-level statements that can leave the parse, read here:
+//! - a plain `import` or `from ... import` gives the module scope the
+//!   bindings `python::bindings` would read from its tree ([`import_bindings`]);
+//! - `NAME = value` binds `NAME` as a local of the module ([`assigned_name`]).
 //!
 //! Imports are about a quarter of the text a partial parse keeps, and the
-//! parser pays for every dotted name. The reader is strict: anything it is
-//! not sure of (a comment or line ending inside the brackets, a backslash, a
-//! semicolon, a keyword or non-ASCII name, a star, `__future__`, a space
-//! inside a dotted name) keeps the statement in the parse.
+//! parser pays for every dotted name. The readers are strict: anything they
+//! are not sure of (a comment or line ending inside an import's brackets, a
+//! backslash, a semicolon, a keyword or non-ASCII name, a star, `__future__`,
+//! a space inside a dotted name, a second `=`) keeps the statement in the parse.
 
 /// What `stmt` (a top-level statement, from its first byte to the next
 /// statement) binds, as (name, target) pairs in the form
 /// `python::bindings::Binding::Import` holds them, or `None` if it is not an
 /// import this reader accepts. After the statement's line only blank and
 /// comment lines may follow (the scanner ends a statement at the next one).
-pub(super) fn bindings(stmt: &[u8]) -> Option<Vec<(String, String)>> {
+pub(super) fn import_bindings(stmt: &[u8]) -> Option<Vec<(String, String)>> {
     let mut r = Reader { bytes: stmt, at: 0 };
     let mut out = Vec::new();
     if r.keyword(b"import") && r.blanks() {
@@ -82,6 +83,27 @@ pub(super) fn bindings(stmt: &[u8]) -> Option<Vec<(String, String)>> {
     }
     r.blanks();
     r.rest_is_blank().then_some(out)
+}
+
+/// The name `stmt` assigns if it is `NAME = value` with one `=` in all its
+/// text (no chained, annotated, augmented or walrus assignment, no keyword
+/// argument or comparison on the right, no `=` in a string or comment):
+/// such a statement binds `NAME`, a local of the module, and nothing else.
+pub(super) fn assigned_name(stmt: &[u8]) -> Option<&str> {
+    let mut r = Reader { bytes: stmt, at: 0 };
+    let name = r.identifier()?;
+    r.blanks();
+    let one_eq = memchr::memchr_iter(b'=', stmt).count() == 1;
+    (r.eat(b'=') && one_eq).then_some(name)
+}
+
+/// Whether a top-level statement that stays in the parse ends the module's
+/// import header (`python::header::insertion_point`): anything but an import
+/// or what may be a string (a docstring).
+pub(super) fn ends_header(stmt: &[u8]) -> bool {
+    let letters = stmt.iter().take(4).take_while(|c| c.is_ascii_alphabetic()).count();
+    let string = letters < 4 && matches!(stmt.get(letters), Some(b'\'' | b'"'));
+    !string && !super::is_import(stmt)
 }
 
 struct Reader<'b> {
@@ -185,7 +207,7 @@ mod tests {
     use crate::python::bindings::Scope;
 
     fn read(stmt: &str) -> Option<Vec<(String, String)>> {
-        bindings(stmt.as_bytes()).map(|mut b| {
+        import_bindings(stmt.as_bytes()).map(|mut b| {
             b.sort();
             b
         })
@@ -238,6 +260,48 @@ mod tests {
             "from .import x\n",
         ] {
             assert_eq!(read(stmt), None, "{stmt:?}");
+        }
+    }
+
+    #[test]
+    fn reads_simple_assignments_only() {
+        assert_eq!(assigned_name(b"LOG = logging.getLogger(__name__)\n\n# c\n"), Some("LOG"));
+        assert_eq!(assigned_name(b"_x=1"), Some("_x"));
+        for stmt in [
+            "a = b = 1\n",
+            "a: int = 1\n",
+            "a += 1\n",
+            "a == 1\n",
+            "a = f(x=1)\n",
+            "a = (b := 1)\n",
+            "a = 1 if b >= 2 else 3\n",
+            "a, b = 1, 2\n",
+            "a.b = 1\n",
+            "a[0] = 1\n",
+            "print = 1\n",
+            "caf\u{e9} = 1\n",
+            "f(1)\n",
+        ] {
+            assert_eq!(assigned_name(stmt.as_bytes()), None, "{stmt:?}");
+        }
+        assert!(ends_header(b"x = 1\n") && ends_header(b"if x:\n    pass\n") && ends_header(b"print('x')\n"));
+        assert!(!ends_header(b"import os\n") && !ends_header(b"from . import x\n"));
+        assert!(!ends_header(b"'''Doc.'''\n") && !ends_header(b"rb\"x\"\n") && !ends_header(b"\"x\"\n"));
+    }
+
+    /// What `assigned_name` accepts binds exactly that name in the module
+    /// scope the tree gives, and nothing else.
+    #[test]
+    fn accepted_assignments_bind_their_name_only() {
+        for stmt in ["X = 1\n", "LOG = logging.getLogger(__name__)\n", "ALL = [a for a in b]\n", "F = lambda y: y\n"] {
+            let name = assigned_name(stmt.as_bytes()).unwrap();
+            let tree = crate::parse::parse(stmt).unwrap();
+            assert!(!tree.root_node().has_error());
+            let scope = Scope::collect(tree.root_node(), stmt);
+            assert!(scope.binds(name) && scope.lookup(name) == Some(Err(())), "{stmt}");
+            for other in ["a", "y", "b", "logging"] {
+                assert!(!scope.binds(other), "{stmt}: {other}");
+            }
         }
     }
 
