@@ -236,8 +236,10 @@ fn partial(
     let ctx = Ctx::partial(&reduced, &source.text, &tree, indent, eol)
         .with_module_names(&bound)
         .with_module_imports(&imports)
+        .with_skipped(&skip)
         .without_unfocus_matches();
-    let findings = collect_findings(active, &ctx, &[], true);
+    // (No suppression comment: checked above, on the whole text.)
+    let findings = collect_findings(active, &ctx, &[], true, false);
     let mentioned = |word: &str, within: std::ops::Range<usize>| {
         let bytes = source.text.as_bytes();
         let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
@@ -300,23 +302,26 @@ fn run_transforms(
     let ctx = Ctx::new(text, tree, indent, eol);
     // After round 0 the text has moved: find its error regions again.
     let current_errors = if first_round { errors.to_vec() } else { parse::error_ranges(tree) };
-    collect_findings(active, &ctx, &current_errors, first_round)
+    collect_findings(active, &ctx, &current_errors, first_round, true)
 }
 
-/// Runs the transforms, applies suppression comments, and turns sites that
-/// touch an error region into skipped candidates.
+/// Runs the transforms, applies suppression comments (if the text may hold
+/// any), and turns sites that touch an error region into skipped candidates.
 fn collect_findings(
     active: &[&dyn Transform],
     ctx: &Ctx<'_>,
     current_errors: &[std::ops::Range<usize>],
     first_round: bool,
+    may_suppress: bool,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     for t in active {
         t.run(ctx, &mut findings);
     }
-    let ids: Vec<&str> = active.iter().map(|t| t.spec().id.as_str()).collect();
-    crate::suppress::apply(ctx.src, ctx.tree, &mut findings, &ids, first_round);
+    if may_suppress {
+        let ids: Vec<&str> = active.iter().map(|t| t.spec().id.as_str()).collect();
+        crate::suppress::apply(ctx.src, ctx.tree, &mut findings, &ids, first_round);
+    }
     for f in &mut findings {
         let touches = |r: &std::ops::Range<usize>| match &f.kind {
             FindingKind::Site(fix) => fix.edits.iter().any(|e| {

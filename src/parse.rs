@@ -86,6 +86,29 @@ pub fn parse_skipping(text: &str, skip: &[Range<usize>]) -> Result<Tree, ParseEr
         .ok_or(ParseError::Failed)
 }
 
+/// The byte ranges of a text of `len` bytes that lie outside `skipped`
+/// (sorted, disjoint): what [`parse_skipping`] read. Skipped ranges hold only
+/// blanks, so a literal (or a block or focus regex, whose matches start and
+/// end with code) is found in these ranges exactly where a search of the
+/// whole text finds it, without reading the megabytes of spaces a partial
+/// parse leaves.
+pub fn unskipped(len: usize, skipped: &[Range<usize>]) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut at = 0;
+    skipped
+        .iter()
+        .map(Some)
+        .chain(std::iter::once(None))
+        .map(move |r| {
+            let (start, end) = match r {
+                Some(r) => (at, r.start),
+                None => (at, len),
+            };
+            at = r.map_or(len, |r| r.end);
+            start..end
+        })
+        .filter(|r| r.start < r.end)
+}
+
 /// Row/column points of sorted byte offsets, in one pass.
 fn points_at(text: &str, offsets: &[usize]) -> Vec<tree_sitter::Point> {
     let bytes = text.as_bytes();
@@ -189,6 +212,19 @@ pub fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unskipped_is_the_complement() {
+        let parts = |len, skipped: &[(usize, usize)]| {
+            let skipped: Vec<Range<usize>> = skipped.iter().map(|&(a, b)| a..b).collect();
+            unskipped(len, &skipped).map(|r| (r.start, r.end)).collect::<Vec<_>>()
+        };
+        assert_eq!(parts(10, &[(2, 4), (6, 7)]), [(0, 2), (4, 6), (7, 10)]);
+        assert_eq!(parts(10, &[(0, 3), (8, 10)]), [(3, 8)]);
+        assert_eq!(parts(10, &[]), [(0, 10)]);
+        assert!(parts(0, &[]).is_empty());
+        assert!(parts(5, &[(0, 5)]).is_empty());
+    }
 
     proptest::proptest! {
         #[test]

@@ -395,7 +395,13 @@ mod tests {
         let at = crate::python::header::insertion_point(whole.root_node(), src);
         assert_eq!(crate::python::header::insertion_point(tree.root_node(), &out), at);
         // The module scope sees the left-out imports as imports.
-        let r = crate::python::bindings::Resolver::with_module_bindings(tree.root_node(), &out, [], &reduced.imports);
+        let r = crate::python::bindings::Resolver::with_module_bindings(
+            tree.root_node(),
+            &out,
+            [],
+            &reduced.imports,
+            &reduced.skip,
+        );
         assert_eq!(r.module().lookup("nap"), Some(Ok("time.sleep")));
         assert_eq!(r.module().lookup("sys"), Some(Ok("sys")));
         assert!(r.imports_anywhere("os"));

@@ -37,6 +37,12 @@ impl Scope {
     /// Bindings made directly in `node` (a `module` or a `function_definition`),
     /// not in nested functions, classes, lambdas or comprehensions.
     pub fn collect(node: Node<'_>, src: &str) -> Scope {
+        Scope::collect_skipping(node, src, &[])
+    }
+
+    /// [`Scope::collect`] over a partial parse that skipped `skipped` (see
+    /// [`crate::parse::unskipped`]).
+    pub fn collect_skipping(node: Node<'_>, src: &str, skipped: &[std::ops::Range<usize>]) -> Scope {
         let mut scope = Scope::default();
         let body = if node.kind_fast() == "function_definition" {
             if let Some(params) = node.child_by_field_name("parameters") {
@@ -51,7 +57,10 @@ impl Scope {
         };
         // Without `:=` an expression binds nothing: its subtree (often most
         // of the nodes, in calls, literals and strings) need not be walked.
-        let walrus = memchr::memmem::find(&src.as_bytes()[body.byte_range()], b":=").is_some();
+        let bytes = &src.as_bytes()[..body.end_byte()];
+        let walrus = crate::parse::unskipped(bytes.len(), skipped)
+            .filter_map(|r| (r.end > body.start_byte()).then(|| r.start.max(body.start_byte())..r.end))
+            .any(|r| memchr::memmem::find(&bytes[r], b":=").is_some());
         walk(
             body,
             |n| {
@@ -260,6 +269,8 @@ pub struct Resolver<'t, 's> {
     imports: std::cell::OnceCell<Vec<(String, String)>>,
     /// The (name, target) pairs of top-level imports left out of a partial parse.
     left_out: Vec<(String, String)>,
+    /// The ranges a partial parse skipped (blanks).
+    skipped: Vec<std::ops::Range<usize>>,
 }
 
 impl<'t, 's> Resolver<'t, 's> {
@@ -270,7 +281,7 @@ impl<'t, 's> Resolver<'t, 's> {
     /// A resolver whose module scope also binds `names` locally: the
     /// top-level blocks a partial parse dropped (see `crate::blocks`).
     pub fn with_module_names<'n>(root: Node<'t>, src: &'s str, names: impl IntoIterator<Item = &'n str>) -> Self {
-        Resolver::with_module_bindings(root, src, names, &[])
+        Resolver::with_module_bindings(root, src, names, &[], &[])
     }
 
     /// A resolver for a partial parse: `names` are bound by blocks left out
@@ -281,8 +292,9 @@ impl<'t, 's> Resolver<'t, 's> {
         src: &'s str,
         names: impl IntoIterator<Item = &'n str>,
         imports: &[(String, String)],
+        skipped: &[std::ops::Range<usize>],
     ) -> Self {
-        let mut module = Scope::collect(root, src);
+        let mut module = Scope::collect_skipping(root, src, skipped);
         for name in names {
             module.bind(name, Binding::Local);
         }
@@ -296,6 +308,7 @@ impl<'t, 's> Resolver<'t, 's> {
             root,
             imports: std::cell::OnceCell::new(),
             left_out: imports.to_vec(),
+            skipped: skipped.to_vec(),
         }
     }
 
@@ -348,7 +361,10 @@ impl<'t, 's> Resolver<'t, 's> {
         self.imports.get_or_init(|| {
             let mut out = Vec::new();
             let mut seen = std::collections::HashSet::new();
-            for pos in memchr::memmem::find_iter(self.src.as_bytes(), b"import") {
+            let bytes = self.src.as_bytes();
+            let spelled = crate::parse::unskipped(bytes.len(), &self.skipped)
+                .flat_map(|r| memchr::memmem::find_iter(&bytes[r.clone()], b"import").map(move |p| r.start + p));
+            for pos in spelled {
                 let Some(mut n) = self.root.descendant_for_byte_range(pos, pos + 6) else { continue };
                 while !matches!(n.kind_fast(), "import_statement" | "import_from_statement" | "module") {
                     match n.parent() {

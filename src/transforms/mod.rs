@@ -131,6 +131,8 @@ pub struct Ctx<'a> {
     /// The (name, target) pairs of top-level imports the partial parse left
     /// out; empty for a whole parse.
     module_imports: &'a [(String, String)],
+    /// The ranges of `src` the parser skipped (blanks); empty for a whole parse.
+    skipped: &'a [std::ops::Range<usize>],
     names: OnceCell<RefCell<Names<'a>>>,
     /// Known to match no transform's unfocus regex (the partial parse
     /// checked the whole file before reducing it): see [`Ctx::captures`].
@@ -159,6 +161,7 @@ impl<'a> Ctx<'a> {
             resolver: OnceCell::new(),
             module_names: &[],
             module_imports: &[],
+            skipped: &[],
             names: OnceCell::new(),
             no_unfocus: false,
             query_cache: RefCell::default(),
@@ -186,6 +189,24 @@ impl<'a> Ctx<'a> {
         self
     }
 
+    /// Records the ranges of `src` the partial parse skipped (see
+    /// [`crate::parse::unskipped`]): searches of the text leave them out.
+    pub fn with_skipped(mut self, skipped: &'a [std::ops::Range<usize>]) -> Self {
+        self.skipped = skipped;
+        self
+    }
+
+    /// The matches of `re` in the text the parser read, in order.
+    fn find_parsed(&self, re: &regex::bytes::Regex) -> Vec<std::ops::Range<usize>> {
+        let bytes = self.src.as_bytes();
+        let found: Vec<std::ops::Range<usize>> = crate::parse::unskipped(bytes.len(), self.skipped)
+            .flat_map(|seg| re.find_iter(&bytes[seg.clone()]).map(move |m| seg.start + m.start()..seg.start + m.end()))
+            .collect();
+        // Where assertions run (the test suite): exactly the matches in the whole text.
+        debug_assert_eq!(found, re.find_iter(bytes).map(|m| m.range()).collect::<Vec<_>>());
+        found
+    }
+
     /// One level of the file's indentation.
     pub fn indent(&self) -> &'a str {
         self.indent.get()
@@ -211,7 +232,7 @@ impl<'a> Ctx<'a> {
     pub fn resolver(&self) -> &Resolver<'a, 'a> {
         self.resolver.get_or_init(|| {
             let names = self.module_names.iter().map(|r| &self.original[r.clone()]);
-            Resolver::with_module_bindings(self.tree.root_node(), self.src, names, self.module_imports)
+            Resolver::with_module_bindings(self.tree.root_node(), self.src, names, self.module_imports, self.skipped)
         })
     }
 
@@ -227,11 +248,12 @@ impl<'a> Ctx<'a> {
     /// For each match of `re`: the innermost function around it, else the
     /// match itself. Merged, in order.
     fn focus_ranges(&self, re: &regex::bytes::Regex) -> Vec<std::ops::Range<usize>> {
-        let mut ranges: Vec<std::ops::Range<usize>> = re
-            .find_iter(self.src.as_bytes())
+        let mut ranges: Vec<std::ops::Range<usize>> = self
+            .find_parsed(re)
+            .into_iter()
             .map(|m| {
                 let root = self.tree.root_node();
-                let node = root.descendant_for_byte_range(m.start(), m.end());
+                let node = root.descendant_for_byte_range(m.start, m.end);
                 // The node, then its ancestors innermost first: one descent
                 // (`parent()` descends from the root at every step).
                 node.and_then(|n| {
@@ -239,7 +261,7 @@ impl<'a> Ctx<'a> {
                         .chain(crate::parse::ancestors(root, n).into_iter().rev())
                         .find(|n| n.kind_fast() == "function_definition")
                 })
-                .map_or(m.range(), |f| f.byte_range())
+                .map_or(m, |f| f.byte_range())
             })
             .collect();
         ranges.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
@@ -276,7 +298,7 @@ impl<'a> Ctx<'a> {
                     !self.no_unfocus && spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(self.src.as_bytes()));
                 let ranges: Vec<std::ops::Range<usize>> = match (&spec.focus_regex, spec.block_regex.first()) {
                     (Some(re), _) if !unfocused => self.focus_ranges(re),
-                    (None, Some(re)) => re.find_iter(self.src.as_bytes()).map(|m| m.range()).collect(),
+                    (None, Some(re)) => self.find_parsed(re),
                     _ => std::iter::once(0..self.src.len()).collect(),
                 };
                 for range in ranges {
