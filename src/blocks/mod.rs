@@ -10,7 +10,9 @@
 //! level only the first stub stays in the text; later ones are dropped from
 //! the parse and their names listed in [`Reduced::bound`]. Plain top-level
 //! imports are read here ([`simple`]) and dropped too, all but the last of
-//! each run, their bindings listed in [`Reduced::imports`]. Every other
+//! each run, their bindings listed in [`Reduced::imports`]; so are simple
+//! assignments (`NAME = value`) once the import header has ended, unless a
+//! candidate sits at module level, their names in `bound`. Every other
 //! byte becomes a space except line endings, and the parser skips those runs
 //! (tree-sitter included ranges). Offsets and line numbers do not move, so
 //! the reduced tree's nodes, and the edits built from them, line up with the

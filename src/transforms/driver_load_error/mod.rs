@@ -43,6 +43,8 @@ pub struct DriverLoadError {
     /// `function_regex`; see [`DriverLoadError::function_regex`].
     function_pattern: String,
     function_regex: std::sync::OnceLock<Regex>,
+    /// The default pattern with ASCII classes; see [`DriverLoadError::names_a_loader`].
+    ascii_default: std::sync::OnceLock<Regex>,
     loaders: Vec<String>,
     exception: ExceptionRef,
     base: ExceptionRef,
@@ -78,7 +80,15 @@ impl DriverLoadError {
             .map_err(|p| err("exception", p))?;
         let base =
             ExceptionRef::parse(opt(options, spec, "base").as_str().unwrap_or("")).map_err(|p| err("base", p))?;
-        Ok(DriverLoadError { spec, function_pattern: pattern.to_owned(), function_regex, loaders, exception, base })
+        Ok(DriverLoadError {
+            spec,
+            function_pattern: pattern.to_owned(),
+            function_regex,
+            ascii_default: std::sync::OnceLock::new(),
+            loaders,
+            exception,
+            base,
+        })
     }
 }
 
@@ -261,6 +271,22 @@ impl DriverLoadError {
             .get_or_init(|| Regex::new(&self.function_pattern).expect("the default function_regex compiles (tested)"))
     }
 
+    /// Whether function `name` matches `function_regex`. While the default
+    /// has not been needed whole, an ASCII name (the usual case) is matched
+    /// against it compiled with ASCII classes: the same answer for an ASCII
+    /// name (`\w` is `[0-9A-Za-z_]` there either way), for a small part of
+    /// the cost of compiling Unicode's `\w`, which a run pays once.
+    fn names_a_loader(&self, name: &str) -> bool {
+        if name.is_ascii() && self.function_regex.get().is_none() {
+            let ascii = self.ascii_default.get_or_init(|| {
+                Regex::new(&format!("(?-u:{})", self.function_pattern))
+                    .expect("the default function_regex compiles (tested)")
+            });
+            return ascii.is_match(name);
+        }
+        self.function_regex().is_match(name)
+    }
+
     /// The stevedore failure callbacks registered in the file: the keyword
     /// argument, the function name it names, and which callback it is.
     fn registrations<'t>(&self, ctx: &Ctx<'t>) -> Vec<(Node<'t>, &'t str, Callback)> {
@@ -303,7 +329,7 @@ impl DriverLoadError {
             let name = f.child_by_field_name("name").map(|n| ctx.text(n)).unwrap_or("");
             if let Some((_, _, kind)) = registrations.iter().find(|(_, n, _)| *n == name) {
                 functions.push(Region { node: body, why: Why::Callback(*kind, f) });
-            } else if self.function_regex().is_match(name) {
+            } else if self.names_a_loader(name) {
                 functions.push(Region { node: body, why: Why::Named(f) });
             }
         }
@@ -473,6 +499,17 @@ mod tests {
         let mut options = spec.defaults();
         let lazy = super::DriverLoadError::new(spec, &options).unwrap();
         assert!(lazy.function_regex.get().is_none());
+        // ASCII names go through the default compiled with ASCII classes,
+        // with the same answers; others compile the Unicode one.
+        for name in ["load_interface_driver", "_get_network_driver", "get_driver_options", "driver_not_found", "x"] {
+            assert_eq!(
+                lazy.names_a_loader(name),
+                super::Regex::new(&lazy.function_pattern).unwrap().is_match(name),
+                "{name}"
+            );
+        }
+        assert!(lazy.function_regex.get().is_none());
+        assert!(lazy.names_a_loader("load_ünterface_driver") && lazy.function_regex.get().is_some());
         assert!(lazy.function_regex().is_match("load_interface_driver"));
         // A pattern of the user's is compiled, and a bad one reported, when the transform is built.
         options.insert("function_regex".into(), toml::Value::String("^setup_".into()));
