@@ -139,6 +139,15 @@ pub struct Ctx<'a> {
     no_unfocus: bool,
     /// Per transform spec (keyed by address): every (capture index, node).
     query_cache: RefCell<Vec<(usize, Captures<'a>)>>,
+    /// Per scope (keyed by node id): its assignments, see [`Ctx::assignments`].
+    assignments: RefCell<std::collections::HashMap<usize, std::rc::Rc<[Assignment<'a>]>>>,
+}
+
+/// An `assignment` node's target and value.
+#[derive(Clone, Copy)]
+pub struct Assignment<'a> {
+    pub left: Node<'a>,
+    pub right: Node<'a>,
 }
 
 impl<'a> Ctx<'a> {
@@ -165,6 +174,7 @@ impl<'a> Ctx<'a> {
             names: OnceCell::new(),
             no_unfocus: false,
             query_cache: RefCell::default(),
+            assignments: RefCell::default(),
         }
     }
 
@@ -204,6 +214,31 @@ impl<'a> Ctx<'a> {
             .collect();
         // Where assertions run (the test suite): exactly the matches in the whole text.
         debug_assert_eq!(found, re.find_iter(bytes).map(|m| m.range()).collect::<Vec<_>>());
+        found
+    }
+
+    /// The assignments (`x = ...`, with both sides) in `scope` (a function,
+    /// the module, or any subtree such as a loop body), not in nested scopes,
+    /// in order. Walked once per node: an analysis asks for the assignments
+    /// of many names.
+    pub fn assignments(&self, scope: Node<'a>) -> std::rc::Rc<[Assignment<'a>]> {
+        if let Some(known) = self.assignments.borrow().get(&scope.id()) {
+            return known.clone();
+        }
+        let mut found = Vec::new();
+        crate::parse::walk(
+            scope,
+            |n| n.id() == scope.id() || !crate::python::is_scope(n.kind_fast()),
+            |n| {
+                if n.kind_fast() == "assignment"
+                    && let (Some(left), Some(right)) = (n.child_by_field_name("left"), n.child_by_field_name("right"))
+                {
+                    found.push(Assignment { left, right });
+                }
+            },
+        );
+        let found: std::rc::Rc<[Assignment<'a>]> = found.into();
+        self.assignments.borrow_mut().insert(scope.id(), found.clone());
         found
     }
 

@@ -260,20 +260,11 @@ fn unpacks(ctx: &Ctx<'_>, target: Node<'_>, name: &str) -> bool {
 
 /// Right-hand sides of assignments to `name` (alone or unpacked) in `scope` (not nested scopes).
 pub fn assignments_to<'t>(ctx: &Ctx<'t>, scope: Node<'t>, name: &str) -> Vec<Node<'t>> {
-    let mut out = Vec::new();
-    walk(
-        scope,
-        |n| n.id() == scope.id() || !is_scope(n.kind_fast()),
-        |n| {
-            if n.kind_fast() == "assignment"
-                && let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right"))
-                && (ctx.text(l) == name || unpacks(ctx, l, name))
-            {
-                out.push(r);
-            }
-        },
-    );
-    out
+    ctx.assignments(scope)
+        .iter()
+        .filter(|a| ctx.text(a.left) == name || unpacks(ctx, a.left, name))
+        .map(|a| a.right)
+        .collect()
 }
 
 pub fn is_stop_exit(ctx: &Ctx<'_>, e: &Exit<'_>) -> bool {
