@@ -1,0 +1,333 @@
+//! [`Ctx`]: what a transform sees of one file (the text, the tree, the
+//! file's style), and the lookups it shares between transforms, each made on
+//! first use and cached: the resolver, fresh names, query captures, the
+//! assignments of a scope.
+
+use std::cell::{OnceCell, RefCell};
+
+use tree_sitter::{Node, QueryCursor, StreamingIterator, Tree};
+
+use super::{Spec, queries};
+use crate::parse::KindFast;
+use crate::python::bindings::Resolver;
+use crate::python::names::Names;
+use crate::source::Indent;
+
+/// Every (capture index, node) of one query run.
+type Captures<'a> = Vec<(u32, Node<'a>)>;
+
+/// What a transform sees of one file. The resolver and the name table are
+/// built on first use: most files have no candidate and never need them.
+pub struct Ctx<'a> {
+    pub src: &'a str,
+    /// The whole file (equal to `src` unless the file was partially parsed).
+    pub original: &'a str,
+    pub tree: &'a Tree,
+    /// The file's indentation unit (found on first use) and line ending,
+    /// for rendering new lines.
+    indent: &'a Indent<'a>,
+    pub eol: &'a str,
+    /// Style facts of the whole file, found on first use (most files never
+    /// render anything): see [`Ctx::quote`] and [`Ctx::line_limit`].
+    quote: OnceCell<char>,
+    line_limit: OnceCell<usize>,
+    resolver: OnceCell<Resolver<'a, 'a>>,
+    /// Names (ranges of `original`) the module binds in blocks the partial
+    /// parse dropped; empty for a whole parse.
+    module_names: &'a [std::ops::Range<usize>],
+    /// The (name, target) pairs of top-level imports the partial parse left
+    /// out; empty for a whole parse.
+    module_imports: &'a [(String, String)],
+    /// The ranges of `src` the parser skipped (blanks); empty for a whole parse.
+    skipped: &'a [std::ops::Range<usize>],
+    names: OnceCell<RefCell<Names<'a>>>,
+    /// Known to match no transform's unfocus regex (the partial parse
+    /// checked the whole file before reducing it): see [`Ctx::captures`].
+    no_unfocus: bool,
+    /// Per transform spec (keyed by address): every (capture index, node).
+    query_cache: RefCell<Vec<(usize, Captures<'a>)>>,
+    /// Per scope (keyed by node id): its assignments, see [`Ctx::assignments`].
+    assignments: RefCell<std::collections::HashMap<usize, std::rc::Rc<[Assignment<'a>]>>>,
+}
+
+/// An `assignment` node's target and value.
+#[derive(Clone, Copy)]
+pub struct Assignment<'a> {
+    pub left: Node<'a>,
+    pub right: Node<'a>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(src: &'a str, tree: &'a Tree, indent: &'a Indent<'a>, eol: &'a str) -> Self {
+        Ctx::partial(src, src, tree, indent, eol)
+    }
+
+    /// A context over a partially parsed file: `src` is the reduced text the
+    /// tree was parsed from (same offsets as `original`, see `crate::blocks`);
+    /// style and fresh names come from the whole `original`.
+    pub fn partial(src: &'a str, original: &'a str, tree: &'a Tree, indent: &'a Indent<'a>, eol: &'a str) -> Self {
+        Ctx {
+            src,
+            original,
+            tree,
+            indent,
+            eol,
+            quote: OnceCell::new(),
+            line_limit: OnceCell::new(),
+            resolver: OnceCell::new(),
+            module_names: &[],
+            module_imports: &[],
+            skipped: &[],
+            names: OnceCell::new(),
+            no_unfocus: false,
+            query_cache: RefCell::default(),
+            assignments: RefCell::default(),
+        }
+    }
+
+    /// Records that the whole file matches no active transform's unfocus
+    /// regex, so [`Ctx::captures`] need not search the text again.
+    pub fn without_unfocus_matches(mut self) -> Self {
+        self.no_unfocus = true;
+        self
+    }
+
+    /// Adds the names of top-level blocks the partial parse dropped (see
+    /// [`crate::blocks::Reduced::bound`]) to the module scope.
+    pub fn with_module_names(mut self, names: &'a [std::ops::Range<usize>]) -> Self {
+        self.module_names = names;
+        self
+    }
+
+    /// Adds what the top-level imports the partial parse left out bind (see
+    /// [`crate::blocks::Reduced::imports`]) to the module scope.
+    pub fn with_module_imports(mut self, imports: &'a [(String, String)]) -> Self {
+        self.module_imports = imports;
+        self
+    }
+
+    /// Records the ranges of `src` the partial parse skipped (see
+    /// [`crate::parse::unskipped`]): searches of the text leave them out.
+    pub fn with_skipped(mut self, skipped: &'a [std::ops::Range<usize>]) -> Self {
+        self.skipped = skipped;
+        self
+    }
+
+    /// The matches of `re` in the text the parser read, in order.
+    fn find_parsed(&self, re: &regex::bytes::Regex) -> Vec<std::ops::Range<usize>> {
+        let bytes = self.src.as_bytes();
+        let found: Vec<std::ops::Range<usize>> = crate::parse::unskipped(bytes.len(), self.skipped)
+            .flat_map(|seg| re.find_iter(&bytes[seg.clone()]).map(move |m| seg.start + m.start()..seg.start + m.end()))
+            .collect();
+        // Where assertions run (the test suite): exactly the matches in the whole text.
+        debug_assert_eq!(found, re.find_iter(bytes).map(|m| m.range()).collect::<Vec<_>>());
+        found
+    }
+
+    /// The assignments (`x = ...`, with both sides) in `scope` (a function,
+    /// the module, or any subtree such as a loop body), not in nested scopes,
+    /// in order. Walked once per node: an analysis asks for the assignments
+    /// of many names.
+    pub fn assignments(&self, scope: Node<'a>) -> std::rc::Rc<[Assignment<'a>]> {
+        if let Some(known) = self.assignments.borrow().get(&scope.id()) {
+            return known.clone();
+        }
+        let mut found = Vec::new();
+        crate::parse::walk(
+            scope,
+            |n| n.id() == scope.id() || !crate::python::is_scope(n.kind_fast()),
+            |n| {
+                if n.kind_fast() == "assignment"
+                    && let (Some(left), Some(right)) = (n.child_by_field_name("left"), n.child_by_field_name("right"))
+                {
+                    found.push(Assignment { left, right });
+                }
+            },
+        );
+        let found: std::rc::Rc<[Assignment<'a>]> = found.into();
+        self.assignments.borrow_mut().insert(scope.id(), found.clone());
+        found
+    }
+
+    /// One level of the file's indentation.
+    pub fn indent(&self) -> &'a str {
+        self.indent.get()
+    }
+
+    /// The quote character the file prefers for new string literals.
+    pub fn quote(&self) -> char {
+        *self.quote.get_or_init(|| preferred_quote(self.original))
+    }
+
+    /// The file's line length: 79 (PEP 8), or the smallest common longer
+    /// limit (88, 99, 119) that at most 1% of its lines exceed. One long URL
+    /// in a comment does not make a file a 99-column file. Measured on the
+    /// whole file (a blanked body is spaces, one per byte, not per char).
+    pub fn line_limit(&self) -> usize {
+        *self.line_limit.get_or_init(|| line_limit(self.original))
+    }
+
+    pub fn root(&self) -> Node<'a> {
+        self.tree.root_node()
+    }
+
+    pub fn resolver(&self) -> &Resolver<'a, 'a> {
+        self.resolver.get_or_init(|| {
+            let names = self.module_names.iter().map(|r| &self.original[r.clone()]);
+            Resolver::with_module_bindings(self.tree.root_node(), self.src, names, self.module_imports, self.skipped)
+        })
+    }
+
+    pub fn names(&self) -> std::cell::RefMut<'_, Names<'a>> {
+        self.names.get_or_init(|| RefCell::new(Names::of_file(self.original))).borrow_mut()
+    }
+
+    pub fn text(&self, node: Node<'_>) -> &'a str {
+        crate::parse::text(node, self.src)
+    }
+
+    /// Runs `query` and returns, for each match, the node of capture `name`.
+    /// For each match of `re`: the innermost function around it, else the
+    /// match itself. Merged, in order.
+    fn focus_ranges(&self, re: &regex::bytes::Regex) -> Vec<std::ops::Range<usize>> {
+        let mut ranges: Vec<std::ops::Range<usize>> = self
+            .find_parsed(re)
+            .into_iter()
+            .map(|m| {
+                let root = self.tree.root_node();
+                let node = root.descendant_for_byte_range(m.start, m.end);
+                // The node, then its ancestors innermost first: one descent
+                // (`parent()` descends from the root at every step).
+                node.and_then(|n| {
+                    std::iter::once(n)
+                        .chain(crate::parse::ancestors(root, n).into_iter().rev())
+                        .find(|n| n.kind_fast() == "function_definition")
+                })
+                .map_or(m, |f| f.byte_range())
+            })
+            .collect();
+        ranges.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+        let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        merged
+    }
+
+    /// The query runs once per file and transform; each capture name is then
+    /// a filter over the cached (capture index, node) pairs.
+    pub fn captures(&self, spec: &Spec, name: &str) -> Vec<Node<'a>> {
+        // The combined query of the embedded specs (one compilation), keeping
+        // the matches of this spec's patterns; else the spec's own query.
+        let (query, patterns) = match queries::QuerySet::get().and_then(|set| Some((set, set.patterns(spec)?))) {
+            Some((set, patterns)) => (&set.query, patterns),
+            None => (spec.query(), 0..usize::MAX),
+        };
+        let Some(idx) = query.capture_index_for_name(name) else { return Vec::new() };
+        let mut cache = self.query_cache.borrow_mut();
+        let key = spec as *const Spec as usize;
+        let all = match cache.iter().position(|(k, _)| *k == key) {
+            Some(i) => &cache[i].1,
+            None => {
+                let mut cursor = QueryCursor::new();
+                let mut pairs = Vec::new();
+                // With a block regex every candidate contains a match of it, so the
+                // query only needs to look at the nodes around each match.
+                let unfocused =
+                    !self.no_unfocus && spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(self.src.as_bytes()));
+                let ranges: Vec<std::ops::Range<usize>> = match (&spec.focus_regex, spec.block_regex.first()) {
+                    (Some(re), _) if !unfocused => self.focus_ranges(re),
+                    (None, Some(re)) => self.find_parsed(re),
+                    _ => std::iter::once(0..self.src.len()).collect(),
+                };
+                for range in ranges {
+                    cursor.set_byte_range(range);
+                    let mut matches = cursor.matches(query, self.tree.root_node(), self.src.as_bytes());
+                    while let Some(m) = matches.next() {
+                        if patterns.contains(&m.pattern_index) {
+                            pairs.extend(m.captures().iter().map(|c| (c.index, c.node)));
+                        }
+                    }
+                }
+                cache.push((key, pairs));
+                &cache.last().expect("just pushed").1
+            }
+        };
+        let mut out: Vec<Node<'a>> = all.iter().filter(|(i, _)| *i == idx).map(|(_, n)| *n).collect();
+        out.sort_by_key(|n| n.start_byte());
+        out.dedup_by_key(|n| n.id());
+        out
+    }
+}
+
+fn line_limit(src: &str) -> usize {
+    const LIMITS: [usize; 4] = [79, 88, 99, 119];
+    // One pass over the line endings, lines split as `str::lines` does (a
+    // `\r` is dropped only before a `\n`); a line's chars are counted only
+    // when its bytes exceed the smallest limit. Large files reach here whole.
+    let bytes = src.as_bytes();
+    let (mut lines, mut over) = (0usize, [0usize; LIMITS.len()]);
+    let mut start = 0;
+    // The last line need not end in `\n`.
+    let unended = !bytes.is_empty() && !bytes.ends_with(b"\n");
+    for nl in crate::source::newlines(bytes).chain(unended.then_some(bytes.len())) {
+        let end = if nl > start && nl < bytes.len() && bytes[nl - 1] == b'\r' { nl - 1 } else { nl };
+        lines += 1;
+        if end - start > LIMITS[0] {
+            // Valid UTF-8: a char is a byte that does not continue another.
+            let chars = bytes[start..end].iter().filter(|&&b| (b as i8) >= -0x40).count();
+            for (k, limit) in LIMITS.iter().enumerate() {
+                over[k] += usize::from(chars > *limit);
+            }
+        }
+        start = nl + 1;
+    }
+    let tolerated = lines / 100;
+    LIMITS.iter().zip(over).find(|(_, n)| *n <= tolerated).map_or(usize::MAX, |(limit, _)| *limit)
+}
+
+/// `'` if the file writes more single-quoted than double-quoted strings.
+fn preferred_quote(src: &str) -> char {
+    let single = memchr::memchr_iter(b'\'', src.as_bytes()).count();
+    let double = memchr::memchr_iter(b'"', src.as_bytes()).count();
+    if single > double { '\'' } else { '"' }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line_limit_reference(src: &str) -> usize {
+        let lengths: Vec<usize> = src.lines().map(|l| l.chars().count()).collect();
+        let tolerated = lengths.len() / 100;
+        [79, 88, 99, 119]
+            .into_iter()
+            .find(|limit| lengths.iter().filter(|l| *l > limit).count() <= tolerated)
+            .unwrap_or(usize::MAX)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn line_limit_matches_str_lines(
+            lines in proptest::collection::vec((0usize..130, "(x|é|\u{3000}|\r)", "(\n|\r\n|\r|)"), 0..300)
+        ) {
+            let text: String = lines.iter().map(|(n, c, end)| format!("{}{end}", c.repeat(*n))).collect();
+            proptest::prop_assert_eq!(line_limit(&text), line_limit_reference(&text));
+        }
+    }
+
+    #[test]
+    fn line_limit_follows_the_file() {
+        let short = "x = 1\n".repeat(50);
+        assert_eq!(line_limit(&short), 79);
+        // One long line in 200 (a URL in a comment) does not change the limit.
+        let one_long = format!("{short}{short}# {}\n", "u".repeat(100));
+        assert_eq!(line_limit(&one_long), 79);
+        // A black-formatted file: many lines up to 88.
+        let black = format!("{}{}", "x = 1\n".repeat(10), format!("{}\n", "y".repeat(85)).repeat(10));
+        assert_eq!(line_limit(&black), 88);
+    }
+}
