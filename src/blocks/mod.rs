@@ -86,9 +86,10 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     let prologue = 0..statements.first().map_or(bytes.len(), |s| s.start);
     let mut matched = !prologue.is_empty() && kept(&prologue);
     let bodies: Vec<Option<Range<usize>>> = statements.iter().map(|s| body(bytes, s)).collect();
+    let kept_flags: Vec<bool> = statements.iter().map(&kept).collect();
     // A candidate outside every block (a loop at module level) may look at
     // the module's statements before it: then no assignment leaves the parse.
-    let module_level = matched || statements.iter().zip(&bodies).any(|(s, b)| b.is_none() && kept(s));
+    let module_level = matched || bodies.iter().zip(&kept_flags).any(|(b, &k)| b.is_none() && k);
     // Whether a statement that stays in the parse has ended the import
     // header: only after that may assignments leave it (the header must end
     // where it did).
@@ -96,8 +97,7 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     // The decorator statements right before the current one.
     let mut decorators: Vec<Range<usize>> = Vec::new();
     let (mut imported, mut assigned) = (Vec::new(), Vec::new());
-    for (k, (stmt, b)) in statements.iter().zip(bodies).enumerate() {
-        let is_kept = kept(stmt);
+    for (k, ((stmt, b), is_kept)) in statements.iter().zip(bodies).zip(kept_flags).enumerate() {
         let Some(b) = b else {
             matched |= is_kept;
             let text = &bytes[stmt.clone()];
