@@ -375,13 +375,7 @@ impl<'t, 's> Resolver<'t, 's> {
                 if n.kind_fast() != "module" && seen.insert(n.id()) {
                     let mut one = Scope::default();
                     one.visit(n, self.src);
-                    for (name, bindings) in one.names {
-                        for b in bindings {
-                            if let Binding::Import(target) = b {
-                                out.push((name.clone(), target));
-                            }
-                        }
-                    }
+                    out.extend(one.imports().map(|(name, target)| (name.to_owned(), target.to_owned())));
                 }
             }
             // The imports left out of the parse are in the file too.
