@@ -67,6 +67,11 @@ pub struct Options {
     pub partial: bool,
     /// Apply and verify the fixes (`fix`); `check` only needs the findings.
     pub apply: bool,
+    /// Whether the caller shows the candidates left alone (`check --explain`,
+    /// JSON, `fix --report`). When it does not, partial parsing may also
+    /// blank the definitions that can hold only those (see
+    /// [`Transform::site_context`]); the sites stay the same.
+    pub skipped: bool,
 }
 
 pub fn process(bytes: &[u8], transforms: &[Box<dyn Transform>], opts: Options) -> Result<Processed, FileError> {
@@ -111,7 +116,8 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
     // Found from the input on first use, and kept for every round.
     let indent = Indent::of(&source.text);
     // Round 0 runs on a partial tree when possible, else on the whole file.
-    let first = match opts.partial.then(|| partial(&active, &source, &indent, eol)).transpose()?.flatten() {
+    let first = match opts.partial.then(|| partial(&active, &source, &indent, eol, opts.skipped)).transpose()?.flatten()
+    {
         Some(first) => first,
         None => {
             let tree = parse::parse(&source.text)?;
@@ -201,8 +207,9 @@ fn partial(
     source: &Source,
     indent: &Indent<'_>,
     eol: &str,
+    skipped: bool,
 ) -> Result<Option<Round0>, FileError> {
-    let mut keep: Vec<&[regex::bytes::Regex]> = Vec::with_capacity(active.len());
+    let mut keep: Vec<crate::blocks::KeepSet<'_>> = Vec::with_capacity(active.len());
     for t in active {
         let spec = t.spec();
         // An alias can hide the spelling the block regex looks for.
@@ -211,14 +218,17 @@ fn partial(
         {
             return Ok(None);
         }
-        keep.push(&spec.block_regex);
+        // Definitions that can hold only candidates left alone need no
+        // parse when those are not shown.
+        let in_definitions = if skipped { None } else { t.site_context(source.text.as_bytes()) };
+        keep.push(crate::blocks::KeepSet { all: &spec.block_regex, in_definitions });
     }
     // Suppression comments in blanked bodies must still be seen (and reported if unused).
     if memchr::memmem::find(source.text.as_bytes(), prefilter::SUPPRESSION).is_some() {
         return Ok(None);
     }
     let Some(crate::blocks::Reduced { text, skip, blanked, bound, imports, matched }) =
-        crate::blocks::reduce(&source.text, &keep)
+        crate::blocks::reduce_with(&source.text, &keep)
     else {
         return Ok(None);
     };

@@ -81,7 +81,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Check(args) => {
             let format = args.format;
             let explain = args.explain;
-            run_files(&mut out, &args.common, Mode::Check, false, |out, processed, _| {
+            // Only these outputs show the candidates left alone.
+            let show_skipped = explain || format == Format::Json;
+            run_files(&mut out, &args.common, Mode::Check, false, show_skipped, |out, processed, _| {
                 let files: Vec<&output::FileOutcome> = processed.work.iter().map(|w| &w.outcome).collect();
                 match format {
                     Format::Text => output::check_text(out, &files, explain),
@@ -99,7 +101,8 @@ pub fn run(cli: Cli) -> Result<u8> {
                 Color::Auto => std::io::stdout().is_terminal(),
             };
             let keep = args.report.is_some() || args.interactive;
-            run_files(&mut out, &args.common, mode, keep, |out, processed, profiles| {
+            // The report lists the candidates left alone; a diff does not.
+            run_files(&mut out, &args.common, mode, keep, args.report.is_some(), |out, processed, profiles| {
                 if args.interactive {
                     let stdin = std::io::stdin();
                     interactive::review(&mut processed.work, out, &mut stdin.lock(), color)?;
@@ -156,6 +159,7 @@ fn run_files<W: Write>(
     common: &Common,
     mode: Mode,
     keep_originals: bool,
+    show_skipped: bool,
     emit: impl FnOnce(&mut W, &mut runner::Processed, &[runner::Profile]) -> std::io::Result<()>,
 ) -> Result<u8> {
     let profiles = match runner::profiles(common) {
@@ -171,7 +175,7 @@ fn run_files<W: Write>(
             eprintln!("tame: configuration file: {file}");
         }
     }
-    let mut processed = runner::process_all(common, &profiles, mode, keep_originals);
+    let mut processed = runner::process_all(common, &profiles, mode, keep_originals, show_skipped);
     emit(out, &mut processed, &profiles)?;
     out.flush()?;
     Ok(runner::finish(&processed, mode, common.quiet, common.verbose, &mut std::io::stderr().lock()))

@@ -64,10 +64,21 @@ pub struct Processed {
 
 /// Processes every file of every profile. `keep_originals` keeps each
 /// changed file's original bytes (for reports and interactive review).
-pub fn process_all(common: &Common, profiles: &[Profile], mode: Mode, keep_originals: bool) -> Processed {
+/// `show_skipped`: whether the output shows the candidates left alone.
+pub fn process_all(
+    common: &Common,
+    profiles: &[Profile],
+    mode: Mode,
+    keep_originals: bool,
+    show_skipped: bool,
+) -> Processed {
     let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let opts =
-        engine::Options { prefilter: !common.no_prefilter, partial: !common.no_partial, apply: mode != Mode::Check };
+    let opts = engine::Options {
+        prefilter: !common.no_prefilter,
+        partial: !common.no_partial,
+        apply: mode != Mode::Check,
+        skipped: show_skipped,
+    };
     let results: Mutex<Vec<Work>> = Mutex::new(Vec::new());
     let counts: [AtomicUsize; 3] = Default::default();
     let scanned = AtomicUsize::new(0);

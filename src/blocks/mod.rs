@@ -53,11 +53,27 @@ pub struct Reduced {
     pub matched: bool,
 }
 
+/// What keeps a statement for one transform.
+#[derive(Clone, Copy)]
+pub struct KeepSet<'a> {
+    /// Each of these must match in the statement (its block regexes).
+    pub all: &'a [Regex],
+    /// And, if the statement is a definition (`def`, `async def`, `class`,
+    /// a decorator), this one too (see `Transform::site_context`).
+    pub in_definitions: Option<&'a Regex>,
+}
+
 /// The text with every top-level `def`/`class` body that matches none of the
 /// `keep` sets (a set matches if each of its regexes does) blanked, or `None`
 /// if the scanner cannot split the file safely. In a kept class, the bodies
 /// of members that match no set are blanked too.
 pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
+    let sets: Vec<KeepSet<'_>> = keep.iter().map(|&all| KeepSet { all, in_definitions: None }).collect();
+    reduce_with(text, &sets)
+}
+
+/// [`reduce`], where a set may ask more of definitions.
+pub fn reduce_with(text: &str, keep: &[KeepSet<'_>]) -> Option<Reduced> {
     let bytes = text.as_bytes();
     // One pass per regex over the whole text, then a binary search per
     // statement, rather than a regex call per statement. A statement counts
@@ -65,15 +81,21 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     // a statement alone, the whole-text search finds a match intersecting it
     // (block regexes have no anchors and never match the empty string; see
     // `Spec::load`), so this keeps at least what per-statement matching did.
-    let spans: Vec<Vec<Vec<Range<usize>>>> = keep
-        .iter()
-        .map(|set| set.iter().map(|re| re.find_iter(bytes).map(|m| m.range()).collect()).collect())
-        .collect();
+    // (The same holds for `in_definitions`: see `Transform::site_context`.)
+    type Found = Vec<Range<usize>>;
+    let find = |re: &Regex| -> Found { re.find_iter(bytes).map(|m| m.range()).collect() };
+    let spans: Vec<(Vec<Found>, Option<Found>)> =
+        keep.iter().map(|set| (set.all.iter().map(find).collect(), set.in_definitions.map(find))).collect();
     let hits = |found: &[Range<usize>], r: &Range<usize>| {
         let i = found.partition_point(|m| m.end <= r.start);
         found.get(i).is_some_and(|m| m.start < r.end)
     };
-    let kept = |r: &Range<usize>| spans.iter().any(|set| set.iter().all(|found| hits(found, r)));
+    let kept = |r: &Range<usize>| {
+        spans.iter().any(|(all, in_definitions)| {
+            all.iter().all(|found| hits(found, r))
+                && in_definitions.as_ref().is_none_or(|found| !is_definition(&bytes[r.clone()]) || hits(found, r))
+        })
+    };
     let mut blanker = Blanker::new(bytes);
     let mut blanked = Vec::new();
     // The first top-level stub stays in the text: it ends the import header
@@ -182,6 +204,20 @@ pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
     })
 }
 
+/// Whether a statement (from its first character) is a definition: `def`,
+/// `class`, `async def` or a decorator. Anything else (`async with`, an `if`
+/// at module level) is not, whatever it holds.
+fn is_definition(stmt: &[u8]) -> bool {
+    let keyword = |w: &[u8], s: &[u8]| {
+        s.starts_with(w) && s.get(w.len()).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\x0c' | b'\\'))
+    };
+    if let Some(rest) = stmt.strip_prefix(b"async") {
+        let gap = rest.iter().take_while(|c| matches!(c, b' ' | b'\t' | b'\x0c')).count();
+        return gap > 0 && keyword(b"def", &rest[gap..]);
+    }
+    stmt.first() == Some(&b'@') || keyword(b"def", stmt) || keyword(b"class", stmt)
+}
+
 /// Whether a statement is an import (of any form, read or not).
 pub(super) fn is_import(stmt: &[u8]) -> bool {
     let word = |w: &[u8]| stmt.starts_with(w) && stmt.get(w.len()).is_some_and(|c| matches!(c, b' ' | b'\t' | b'.'));
@@ -240,6 +276,30 @@ mod tests {
 
     fn re(s: &str) -> Regex {
         Regex::new(s).unwrap()
+    }
+
+    #[test]
+    fn definitions_may_need_more_than_the_block_regexes() {
+        assert!(is_definition(b"def f():"));
+        assert!(is_definition(b"async  def f():"));
+        assert!(is_definition(b"class A:"));
+        assert!(is_definition(b"@decorator"));
+        assert!(is_definition(b"def\\\n f():"));
+        for not in [&b"async with x:"[..], b"if x:", b"try:", b"default = 1", b"classes = []", b"async_def = 1"] {
+            assert!(!is_definition(not), "{}", String::from_utf8_lossy(not));
+        }
+        let exit = re(r"sys\.exit\(");
+        let context = re("driver");
+        let set = [KeepSet { all: std::slice::from_ref(&exit), in_definitions: Some(&context) }];
+        let src = "import sys\n\n\ndef main():\n    sys.exit(2)\n\n\ndef load_driver():\n    sys.exit(1)\n\n\nif x:\n    sys.exit(3)\n";
+        let r = reduce_with(src, &set).unwrap();
+        let text = r.text.unwrap();
+        assert!(!text.contains("exit(2)") && text.contains("exit(1)") && text.contains("exit(3)"), "{text}");
+        // Without `in_definitions`, every block with an exit stays.
+        let r = reduce(src, &[std::slice::from_ref(&exit)]).unwrap();
+        assert!(r.text.is_none(), "nothing to blank");
+        // Only module-level code (never a definition) can match then.
+        assert!(!reduce_with("def main():\n    sys.exit(2)\n", &set).unwrap().matched);
     }
 
     #[test]

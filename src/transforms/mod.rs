@@ -49,6 +49,18 @@ pub trait Transform: Send + Sync {
     ) -> bool {
         false
     }
+
+    /// For a file's text (raw bytes): a regex that every definition (a
+    /// `def`, `async def` or `class` statement, or a decorator; top-level or
+    /// a class member) holding one of this transform's *sites* matches
+    /// somewhere in its text, or `None` if there is none for this file. When
+    /// the candidates left alone are not shown, partial parsing blanks the
+    /// definitions that match the block regexes but not this one (see
+    /// `engine::Options::skipped`). It must never miss: a definition it
+    /// rules out may hold candidates left alone, never a site.
+    fn site_context(&self, _text: &[u8]) -> Option<&regex::bytes::Regex> {
+        None
+    }
 }
 
 type Factory = fn(&'static Spec, &OptionValues) -> Result<Box<dyn Transform>, OptionError>;

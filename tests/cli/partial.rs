@@ -25,6 +25,22 @@ fn assert_same(dir: &Path) {
             diff.unified_diff().context_radius(8).header("full", "partial")
         );
     }
+    // Without `--explain`, text output shows the sites alone, and partial
+    // parsing also blanks definitions that can hold only candidates left
+    // alone (`Transform::site_context`): the sites must not change.
+    let sites = |extra: &[&str]| {
+        let mut args = vec!["check", "--isolated"];
+        args.extend_from_slice(extra);
+        args.push(".");
+        let (code, out, err) = run(dir, &args);
+        assert!(code == 0 || code == 1, "{err}");
+        out
+    };
+    let (partial_sites, full_sites) = (sites(&[]), sites(&["--no-partial"]));
+    if partial_sites != full_sites {
+        let d = similar::TextDiff::from_lines(&full_sites, &partial_sites);
+        panic!("partial parsing changed the sites:\n{}", d.unified_diff().context_radius(8).header("full", "partial"));
+    }
     // The findings do not say where module-level additions go; the diffs do.
     let diff = |extra: &[&str]| {
         let mut args = vec!["fix", "--dry-run", "--isolated"];
@@ -93,6 +109,18 @@ const BLOCKS: &[&str] = &[
     // stub, beside a kept one; a decorated top-level block with a multi-line decorator.
     "class Worker(object):\n    @property\n    def name(self):\n        return 'w'\n\n    def _pick(\n            self):\n        return 1\n\n    def wait(self):\n        while True:\n            if self.ready():\n                return\n            time.sleep(1)\n",
     "@register('x',\n          y=1)\ndef plugin():\n    return 2\n",
+    // Definitions with exits but nothing a site needs (no `driver`, no
+    // loader) are blanked when skipped candidates are not shown; module-level
+    // code never is (a module-level `try` takes its checks from anywhere
+    // before it); a loader imported under another name, an `async def`
+    // loader, and a loader method beside an exit that is left alone.
+    "if not CONF.store_name:\n    sys.exit(3)\ntry:\n    STORE = importutils.import_class(CONF.store_name)\nexcept ImportError:\n    sys.exit(1)\n",
+    "from oslo_utils.importutils import import_object as io_load\n",
+    "def setup(conf):\n    try:\n        return io_load(conf.backend)\n    except ImportError:\n        sys.exit(1)\n",
+    "async def load_async_driver(conf):\n    try:\n        return importutils.import_object(conf.d)\n    except ImportError:\n        sys.exit(1)\n",
+    "class Svc(object):\n    def _get_driver(self, conf):\n        if not conf.backend:\n            sys.exit(1)\n        return conf.backend\n\n    def stop(self):\n        sys.exit(0)\n\n    def halt(self):\n        raise SystemExit(2)\n",
+    "def configure(conf):\n    name = conf.storage\n    if name is None:\n        sys.exit(2)\n    try:\n        mod = importlib.import_module(name)\n    except ImportError:\n        sys.exit(1)\n    return mod\n",
+    "def shutdown(code):\n    LOG.info('bye')\n    raise SystemExit(code)\n",
 ];
 
 #[test]
@@ -101,7 +129,7 @@ fn generated_corpus_finds_the_same_with_partial_parsing() {
     let mut rng = Lcg(42);
     for f in 0..300 {
         let mut text = String::from(
-            "import asyncio\nimport sys\nimport time\n\nimport eventlet\nfrom oslo_utils import importutils\n\n\n",
+            "import asyncio\nimport importlib\nimport sys\nimport time\n\nimport eventlet\nfrom oslo_utils import importutils\n\n\n",
         );
         for _ in 0..1 + rng.next(8) {
             text.push_str(BLOCKS[rng.next(BLOCKS.len())]);
@@ -178,4 +206,21 @@ fn regressions_find_the_same_with_partial_parsing() {
     assert_same(tmp.path());
     // And with neither the prefilter nor partial parsing.
     assert_eq!(findings(tmp.path(), &[]), findings(tmp.path(), &["--no-prefilter", "--no-partial"]));
+}
+
+/// Without `--explain`, a definition whose exits can only be left alone
+/// (no `driver`, no loader in it) is not parsed: here nothing is. With it,
+/// the file is parsed and the exit is explained.
+#[test]
+fn exits_that_can_only_be_left_alone_are_not_parsed_without_explain() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("cli.py"), "import sys\n\n\ndef main():\n    if not run():\n        sys.exit(2)\n")
+        .unwrap();
+    let (code, _, err) = run(tmp.path(), &["check", "--isolated", "--verbose", "."]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 files prefiltered out, 0 parsed partially, 0 parsed whole"), "{err}");
+    let (code, out, err) = run(tmp.path(), &["check", "--isolated", "--explain", "--verbose", "."]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("skipped [entry-point]"), "{out}");
+    assert!(err.contains("0 files prefiltered out"), "{err}");
 }

@@ -48,6 +48,20 @@ pub struct DriverLoadError {
     loaders: Vec<String>,
     exception: ExceptionRef,
     base: ExceptionRef,
+    /// See [`DriverLoadError::site_context`]; built on first use.
+    context: std::sync::OnceLock<Option<SiteContext>>,
+}
+
+/// What a definition holding a site must spell, and what in a file makes
+/// that unreliable.
+struct SiteContext {
+    /// `driver` (every name the default `function_regex` takes spells it) or
+    /// a loader's last name part.
+    spelled: regex::bytes::Regex,
+    /// A stevedore callback registration (its function may have any name,
+    /// anywhere) or a loader imported under another name (`import_class as
+    /// ic`, then `ic(name)`).
+    unreliable: regex::bytes::Regex,
 }
 
 pub fn build(spec: &'static Spec, options: &OptionValues) -> Result<Box<dyn Transform>, OptionError> {
@@ -88,6 +102,7 @@ impl DriverLoadError {
             loaders,
             exception,
             base,
+            context: std::sync::OnceLock::new(),
         })
     }
 }
@@ -136,6 +151,41 @@ impl Transform for DriverLoadError {
             // A site outside any function has no callers to list.
             func.is_some_and(|func| callers::hidden(ctx, func, mentioned))
         })
+    }
+
+    /// A site is an exit in a driver-loading region ([`DriverLoadError::regions`]),
+    /// and every region lies in the definition that holds its exits:
+    /// - a function named like a loader: its `def` spells `driver` (only with
+    ///   the default `function_regex`; with another, `None`);
+    /// - a handler around a loader call, or a check of the driver name before
+    ///   it, in the same function: [`loaders::loader_of`] takes a call only
+    ///   if it spells a loader's last name part, or names something an import
+    ///   binds, which without `as` spells it too;
+    /// - a stevedore callback, named anywhere: `None` if the file registers one.
+    ///
+    /// (Module-level code is not a definition, so it is always kept.)
+    fn site_context(&self, text: &[u8]) -> Option<&regex::bytes::Regex> {
+        let context = self.context.get_or_init(|| {
+            let default =
+                self.spec.options.iter().find(|o| o.name == "function_regex").and_then(|o| o.default.as_str());
+            if default != Some(self.function_pattern.as_str()) {
+                return None;
+            }
+            let mut lasts: Vec<String> =
+                self.loaders.iter().map(|l| regex::escape(l.rsplit('.').next().unwrap_or(l))).collect();
+            lasts.sort();
+            lasts.dedup();
+            let spelled = format!("(?-u)driver|{}", lasts.join("|"));
+            let unreliable = format!(
+                "(?-u)on_(load_failure|missing_entrypoints)_callback|\\b({})([ \\t\\f\\r\\n\\\\(]|#[^\\r\\n]*)*as\\b",
+                lasts.join("|")
+            );
+            Some(SiteContext {
+                spelled: regex::bytes::Regex::new(&spelled).expect("escaped literals"),
+                unreliable: regex::bytes::Regex::new(&unreliable).expect("escaped literals"),
+            })
+        });
+        context.as_ref().filter(|c| !c.unreliable.is_match(text)).map(|c| &c.spelled)
     }
 
     fn run(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
