@@ -59,7 +59,8 @@ pub struct KeepSet<'a> {
     /// Each of these must match in the statement (its block regexes).
     pub all: &'a [Regex],
     /// And, if the statement is a definition (`def`, `async def`, `class`,
-    /// a decorator), this one too (see `Transform::site_context`).
+    /// a decorator), this one too, in the statement's own text (see
+    /// `Transform::site_context`).
     pub in_definitions: Option<&'a Regex>,
 }
 
@@ -81,19 +82,22 @@ pub fn reduce_with(text: &str, keep: &[KeepSet<'_>]) -> Option<Reduced> {
     // a statement alone, the whole-text search finds a match intersecting it
     // (block regexes have no anchors and never match the empty string; see
     // `Spec::load`), so this keeps at least what per-statement matching did.
-    // (The same holds for `in_definitions`: see `Transform::site_context`.)
-    type Found = Vec<Range<usize>>;
-    let find = |re: &Regex| -> Found { re.find_iter(bytes).map(|m| m.range()).collect() };
-    let spans: Vec<(Vec<Found>, Option<Found>)> =
-        keep.iter().map(|set| (set.all.iter().map(find).collect(), set.in_definitions.map(find))).collect();
+    let spans: Vec<Vec<Vec<Range<usize>>>> = keep
+        .iter()
+        .map(|set| set.all.iter().map(|re| re.find_iter(bytes).map(|m| m.range()).collect()).collect())
+        .collect();
     let hits = |found: &[Range<usize>], r: &Range<usize>| {
         let i = found.partition_point(|m| m.end <= r.start);
         found.get(i).is_some_and(|m| m.start < r.end)
     };
+    // `in_definitions` is searched only in the few definitions the block
+    // regexes keep, each on its own (as `Transform::site_context` asks).
     let kept = |r: &Range<usize>| {
-        spans.iter().any(|(all, in_definitions)| {
+        spans.iter().zip(keep).any(|(all, set)| {
             all.iter().all(|found| hits(found, r))
-                && in_definitions.as_ref().is_none_or(|found| !is_definition(&bytes[r.clone()]) || hits(found, r))
+                && set
+                    .in_definitions
+                    .is_none_or(|re| !is_definition(&bytes[r.clone()]) || re.is_match(&bytes[r.clone()]))
         })
     };
     let mut blanker = Blanker::new(bytes);
