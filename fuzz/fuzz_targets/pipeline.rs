@@ -49,7 +49,7 @@ const MODES: [Options; 3] = [
 
 fuzz_target!(|data: &[u8]| {
     let clean = parses_cleanly(data);
-    let outputs: Vec<(String, Option<Vec<u8>>)> = MODES.iter().map(|&opts| check(data, clean, opts)).collect();
+    let outputs: Vec<(String, Option<Vec<u8>>, String)> = MODES.iter().map(|&opts| check(data, clean, opts)).collect();
     if clean {
         assert_eq!(outputs[0].0, outputs[1].0, "the prefilter or partial parsing changed the findings");
         assert!(outputs[0].1 == outputs[1].1, "the prefilter or partial parsing changed the output");
