@@ -182,14 +182,14 @@ pub struct Spec {
 /// The literal prefilter: a file can only match if it contains every `all`
 /// literal and at least one `any` literal. Files that cannot are never
 /// decoded, let alone parsed, so this check runs on every file and must cost
-/// as little as possible: [`Triggers::may_match`] first scans for the `gate`
-/// literals, chosen so most files hold none (one `memmem` pass each, with
-/// searchers built once), and only then checks the exact conditions.
+/// as little as possible: `crate::prefilter::any_gate` first scans for the
+/// `gate` literals of every spec together, chosen so most files hold none;
+/// [`Triggers::may_match`] then checks the exact conditions (one `memmem`
+/// search per literal, with searchers built once).
 #[derive(Debug)]
 pub struct Triggers {
     /// The gate literals, for the combined scan of all specs (`crate::prefilter`).
     pub gate_literals: Vec<String>,
-    gate: Vec<memchr::memmem::Finder<'static>>,
     all_finders: Vec<memchr::memmem::Finder<'static>>,
     any_finders: Vec<memchr::memmem::Finder<'static>>,
 }
@@ -220,21 +220,16 @@ impl Triggers {
         let finders = |lits: &[String]| -> Vec<memchr::memmem::Finder<'static>> {
             lits.iter().map(|l| memchr::memmem::Finder::new(l.as_bytes()).into_owned()).collect()
         };
-        Ok(Triggers {
-            gate: finders(&gate),
-            gate_literals: gate,
-            all_finders: finders(&raw.all),
-            any_finders: finders(&raw.any),
-        })
+        Ok(Triggers { gate_literals: gate, all_finders: finders(&raw.all), any_finders: finders(&raw.any) })
     }
 
     /// Whether `text` could match: it holds a gate literal, every `all`
     /// literal (in the spec's order: put the rarest first) and an `any` one.
     pub fn may_match(&self, text: &[u8]) -> bool {
         let found = |f: &memchr::memmem::Finder<'_>| f.find(text).is_some();
-        self.gate.iter().any(found)
-            && self.all_finders.iter().all(found)
-            && (self.any_finders.is_empty() || self.any_finders.iter().any(found))
+        // No search for the gate literals: the load checked that the `all`
+        // and `any` literals imply one.
+        self.all_finders.iter().all(found) && (self.any_finders.is_empty() || self.any_finders.iter().any(found))
     }
 }
 
