@@ -190,6 +190,10 @@ pub struct Spec {
 pub struct Triggers {
     /// The gate literals, for the combined scan of all specs (`crate::prefilter`).
     pub gate_literals: Vec<String>,
+    /// Searched first, when the spec names its own gate (fewer literals
+    /// than `any`, found in fewer files); a gate taken from `all` or `any`
+    /// is their search already.
+    gate: Vec<memchr::memmem::Finder<'static>>,
     all_finders: Vec<memchr::memmem::Finder<'static>>,
     any_finders: Vec<memchr::memmem::Finder<'static>>,
 }
@@ -202,7 +206,8 @@ impl Triggers {
         if raw.all.iter().chain(&raw.any).chain(&raw.gate).any(|l| l.is_empty()) {
             return Err("holds an empty literal");
         }
-        let gate = if !raw.gate.is_empty() {
+        let explicit = !raw.gate.is_empty();
+        let gate = if explicit {
             // The gate must be implied by the exact conditions, or it would drop matching files.
             let covers = |lit: &String| raw.gate.iter().any(|g| lit.contains(g.as_str()));
             let implied = (!raw.any.is_empty() && raw.any.iter().all(covers)) || raw.all.iter().any(covers);
@@ -220,16 +225,22 @@ impl Triggers {
         let finders = |lits: &[String]| -> Vec<memchr::memmem::Finder<'static>> {
             lits.iter().map(|l| memchr::memmem::Finder::new(l.as_bytes()).into_owned()).collect()
         };
-        Ok(Triggers { gate_literals: gate, all_finders: finders(&raw.all), any_finders: finders(&raw.any) })
+        let own_gate = if explicit { finders(&gate) } else { Vec::new() };
+        Ok(Triggers {
+            gate_literals: gate,
+            gate: own_gate,
+            all_finders: finders(&raw.all),
+            any_finders: finders(&raw.any),
+        })
     }
 
     /// Whether `text` could match: it holds a gate literal, every `all`
     /// literal (in the spec's order: put the rarest first) and an `any` one.
     pub fn may_match(&self, text: &[u8]) -> bool {
         let found = |f: &memchr::memmem::Finder<'_>| f.find(text).is_some();
-        // No search for the gate literals: the load checked that the `all`
-        // and `any` literals imply one.
-        self.all_finders.iter().all(found) && (self.any_finders.is_empty() || self.any_finders.iter().any(found))
+        (self.gate.is_empty() || self.gate.iter().any(found))
+            && self.all_finders.iter().all(found)
+            && (self.any_finders.is_empty() || self.any_finders.iter().any(found))
     }
 }
 
