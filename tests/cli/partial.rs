@@ -208,19 +208,25 @@ fn regressions_find_the_same_with_partial_parsing() {
     assert_eq!(findings(tmp.path(), &[]), findings(tmp.path(), &["--no-prefilter", "--no-partial"]));
 }
 
-/// Without `--explain`, a definition whose exits can only be left alone
-/// (no `driver`, no loader in it) is not parsed: here nothing is. With it,
-/// the file is parsed and the exit is explained.
+/// Without `--explain`, a definition that can hold only candidates left
+/// alone is not parsed: exits with no `driver` and no loader in sight, a
+/// loop that never leaves (no `break`, no `return`). Here nothing is. With
+/// it, the files are parsed and the candidates explained.
 #[test]
-fn exits_that_can_only_be_left_alone_are_not_parsed_without_explain() {
+fn definitions_that_can_hold_only_candidates_left_alone_are_not_parsed_without_explain() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("cli.py"), "import sys\n\n\ndef main():\n    if not run():\n        sys.exit(2)\n")
         .unwrap();
+    std::fs::write(
+        tmp.path().join("agent.py"),
+        "import time\n\n\ndef heartbeat(agent):\n    while True:\n        agent.report()\n        time.sleep(5)\n",
+    )
+    .unwrap();
     let (code, _, err) = run(tmp.path(), &["check", "--isolated", "--verbose", "."]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("1 files prefiltered out, 0 parsed partially, 0 parsed whole"), "{err}");
+    assert!(err.contains("2 files prefiltered out, 0 parsed partially, 0 parsed whole"), "{err}");
     let (code, out, err) = run(tmp.path(), &["check", "--isolated", "--explain", "--verbose", "."]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("skipped [entry-point]"), "{out}");
+    assert!(out.contains("skipped [entry-point]") && out.contains("skipped [service-loop]"), "{out}");
     assert!(err.contains("0 files prefiltered out"), "{err}");
 }

@@ -67,6 +67,15 @@ impl Transform for BoundedRetry {
         self.spec
     }
 
+    /// A site is a loop that leaves by `break` or `return` when what it
+    /// waits for happens ([`classify::classify`]: a loop that can only raise
+    /// is a watchdog, one that never leaves a service loop), so the
+    /// definition holding it spells one of the two keywords.
+    fn site_context(&self, _text: &[u8]) -> Option<&regex::bytes::Regex> {
+        static LEAVES: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+        Some(LEAVES.get_or_init(|| regex::bytes::Regex::new("(?-u)break|return").expect("literals")))
+    }
+
     fn run(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let mut todo = Vec::new();
         for lp in ctx.captures(self.spec, "loop") {
