@@ -13,6 +13,7 @@ pub mod diff;
 pub mod edits;
 pub mod engine;
 pub mod exit_code;
+pub mod flat;
 pub mod interactive;
 pub mod output;
 pub mod parse;

@@ -48,6 +48,8 @@ pub struct Ctx<'a> {
     query_cache: RefCell<Vec<(usize, Captures<'a>)>>,
     /// Per scope (keyed by node id): its assignments, see [`Ctx::assignments`].
     assignments: RefCell<std::collections::HashMap<usize, std::rc::Rc<[Assignment<'a>]>>>,
+    /// The subtrees walked so far: see [`Ctx::walk`].
+    walks: crate::flat::Walks<'a>,
 }
 
 /// An `assignment` node's target and value.
@@ -82,6 +84,7 @@ impl<'a> Ctx<'a> {
             no_unfocus: false,
             query_cache: RefCell::default(),
             assignments: RefCell::default(),
+            walks: crate::flat::Walks::default(),
         }
     }
 
@@ -133,7 +136,7 @@ impl<'a> Ctx<'a> {
             return known.clone();
         }
         let mut found = Vec::new();
-        crate::parse::walk(
+        self.walk(
             scope,
             |n| n.id() == scope.id() || !crate::python::is_scope(n.kind_fast()),
             |n| {
@@ -147,6 +150,13 @@ impl<'a> Ctx<'a> {
         let found: std::rc::Rc<[Assignment<'a>]> = found.into();
         self.assignments.borrow_mut().insert(scope.id(), found.clone());
         found
+    }
+
+    /// [`crate::parse::walk`] (the same nodes, in the same order), over the
+    /// subtree kept from an earlier walk when `node` is in one: the analyses
+    /// walk the same loop bodies and functions many times.
+    pub fn walk(&self, node: Node<'a>, descend: impl FnMut(Node<'a>) -> bool, visit: impl FnMut(Node<'a>)) {
+        self.walks.walk(node, descend, visit);
     }
 
     /// One level of the file's indentation.

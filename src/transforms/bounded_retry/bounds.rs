@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::exits::Exit;
-use crate::parse::{ancestors, walk};
+use crate::parse::ancestors;
 use crate::python::{enclosing_function_in, is_scope};
 use crate::transforms::Ctx;
 
@@ -33,7 +33,7 @@ pub fn first_line(s: &str) -> &str {
 /// (`eventlet.Timeout`, `LockTimeout`, `timeout(...)`), or a `*Timeout(...)`
 /// object armed by a statement before the loop in the same function
 /// (`eventlet.Timeout(5)` raises in the green thread when it fires).
-pub fn enclosing_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
+pub fn enclosing_timeout<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Option<String> {
     let last = |call: Node<'_>| {
         let f = call.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
         f.rsplit('.').next().unwrap_or(f).to_owned()
@@ -47,7 +47,7 @@ pub fn enclosing_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
         }
         if p.kind_fast() == "with_statement" {
             let mut found = None;
-            walk(
+            ctx.walk(
                 p,
                 |n| n.id() == p.id() || matches!(n.kind_fast(), "with_clause" | "with_item" | "as_pattern"),
                 |n| {
@@ -89,13 +89,13 @@ pub fn enclosing_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
 /// A nested function whose caller bounds it: the enclosing function runs it
 /// under `asyncio.wait_for(f(...), timeout)`. (Callers elsewhere are out of
 /// sight; only this common test and helper shape is recognised.)
-pub fn caller_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
+pub fn caller_timeout<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Option<String> {
     let f = enclosing_function_in(ctx.root(), lp)?;
     let outer = enclosing_function_in(ctx.root(), f)?;
     let name = f.child_by_field_name("name").map(|n| ctx.text(n))?;
     let body = outer.child_by_field_name("body")?;
     let found = std::cell::Cell::new(None);
-    walk(
+    ctx.walk(
         body,
         |n| found.get().is_none() && n.id() != f.id(),
         |n| {
@@ -116,7 +116,7 @@ pub fn caller_timeout(ctx: &Ctx<'_>, lp: Node<'_>) -> Option<String> {
 /// Names/attributes (`tries`, `self._retries`) referenced in `cond`.
 fn references<'t>(ctx: &Ctx<'t>, cond: Node<'t>) -> Vec<(&'t str, Node<'t>)> {
     let mut out = Vec::new();
-    walk(
+    ctx.walk(
         cond,
         |n| n.kind_fast() != "attribute",
         |n| {
@@ -130,7 +130,7 @@ fn references<'t>(ctx: &Ctx<'t>, cond: Node<'t>) -> Vec<(&'t str, Node<'t>)> {
 
 pub fn counter_bound<'t>(ctx: &Ctx<'t>, body: Node<'t>, exits: &[Exit<'t>]) -> Option<String> {
     let mut counters: Vec<&str> = Vec::new();
-    walk(
+    ctx.walk(
         body,
         |n| n.id() == body.id() || !is_scope(n.kind_fast()),
         |n| {
@@ -183,9 +183,9 @@ fn clock_call(ctx: &Ctx<'_>, call: Node<'_>) -> bool {
     re(&CLOCK, r"(^|\.)(time|monotonic|monotonic_ns|time_ns|perf_counter|utcnow|now|utcnow_ts|clock)$").is_match(f)
 }
 
-fn has_clock(ctx: &Ctx<'_>, n: Node<'_>) -> bool {
+fn has_clock<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> bool {
     let found = std::cell::Cell::new(false);
-    walk(n, |_| !found.get(), |c| found.set(found.get() || (c.kind_fast() == "call" && clock_call(ctx, c))));
+    ctx.walk(n, |_| !found.get(), |c| found.set(found.get() || (c.kind_fast() == "call" && clock_call(ctx, c))));
     found.get()
 }
 
@@ -207,7 +207,7 @@ pub fn time_bound<'t>(ctx: &Ctx<'t>, lp: Node<'t>, exits: &[Exit<'t>]) -> Option
     for e in exits {
         for g in &e.guards {
             let helper_call = std::cell::Cell::new(None);
-            walk(
+            ctx.walk(
                 *g,
                 |_| helper_call.get().is_none(),
                 |c| {

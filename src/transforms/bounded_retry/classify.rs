@@ -14,7 +14,6 @@ use tree_sitter::Node;
 use super::bounds::{self, first_line, line};
 use super::exits::{self, Exit, ExitKind, owned_by};
 use super::shape;
-use crate::parse::walk;
 use crate::python::{is_scope, qualified_name_in};
 use crate::transforms::Ctx;
 
@@ -92,7 +91,7 @@ pub fn classify<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Class<'t> {
     let mut sleeps = Vec::new();
     let mut nested_sleep: Option<Node<'t>> = None;
     let mut own_yield: Option<Node<'t>> = None;
-    walk(
+    ctx.walk(
         body,
         |n| n.id() == body.id() || !is_scope(n.kind_fast()),
         |n| match n.kind_fast() {
@@ -207,7 +206,7 @@ pub fn classify<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Class<'t> {
 
 fn any_sleep_in<'t>(ctx: &Ctx<'t>, body: Node<'t>) -> Option<Node<'t>> {
     let found = std::cell::Cell::new(None);
-    walk(
+    ctx.walk(
         body,
         |_| found.get().is_none(),
         |n| {

@@ -75,7 +75,7 @@ pub fn owned_by(lp: Node<'_>, n: Node<'_>) -> bool {
 pub fn exits_of<'t>(ctx: &Ctx<'t>, lp: Node<'t>, body: Node<'t>) -> Vec<Exit<'t>> {
     let mut exits = Vec::new();
     let mut continues: Vec<(Node<'t>, Vec<Node<'t>>)> = Vec::new();
-    walk(
+    ctx.walk(
         body,
         |n| n.id() == body.id() || !is_scope(n.kind_fast()),
         |n| {
@@ -166,7 +166,7 @@ fn reraise_block(ctx: &Ctx<'_>, with: Node<'_>) -> bool {
 fn reraise_conditions<'t>(ctx: &Ctx<'t>, with: Node<'t>) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     let Some(body) = with.child_by_field_name("body") else { return out };
-    walk(
+    ctx.walk(
         body,
         |n| !is_scope(n.kind_fast()),
         |n| match n.kind_fast() {

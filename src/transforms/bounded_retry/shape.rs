@@ -8,7 +8,6 @@ use tree_sitter::Node;
 
 use super::bounds::{assignments_to, first_line, line};
 use super::exits::Exit;
-use crate::parse::walk;
 use crate::python::is_scope;
 use crate::transforms::Ctx;
 
@@ -75,7 +74,7 @@ fn sources<'t>(ctx: &Ctx<'t>, body: Node<'t>, guard: Node<'t>) -> Vec<&'t str> {
     // when the walk meets the attribute, before its children: asking each
     // identifier for its `parent()` would descend from the root every time.
     let mut parts = Vec::new();
-    walk(
+    ctx.walk(
         guard,
         |n| !is_scope(n.kind_fast()),
         |n| match n.kind_fast() {

@@ -11,7 +11,6 @@ use std::cell::Cell;
 
 use tree_sitter::Node;
 
-use crate::parse::walk;
 use crate::python::{enclosing_function_in, is_scope};
 use crate::transforms::Ctx;
 
@@ -132,11 +131,11 @@ pub fn driver_name<'t>(ctx: &Ctx<'t>, loader: &str, call: Node<'t>) -> Option<(N
 }
 
 /// A literal (without interpolation) or an ALL_CAPS constant.
-fn is_fixed(ctx: &Ctx<'_>, value: Node<'_>) -> bool {
+fn is_fixed<'t>(ctx: &Ctx<'t>, value: Node<'t>) -> bool {
     match value.kind_fast() {
         "string" | "concatenated_string" => {
             let interpolated = Cell::new(false);
-            walk(
+            ctx.walk(
                 value,
                 |_| !interpolated.get(),
                 |n| interpolated.set(interpolated.get() || n.kind_fast() == "interpolation"),
@@ -156,7 +155,7 @@ fn is_fixed(ctx: &Ctx<'_>, value: Node<'_>) -> bool {
 /// Whether `name` is the target of an enclosing `for` over fixed names
 /// (`for package in PACKAGES:`, `for m in ("a", "b"):`): every module the
 /// loop imports is written in the source, like `import_module("a")`.
-fn loops_over_fixed(ctx: &Ctx<'_>, name: Node<'_>) -> bool {
+fn loops_over_fixed<'t>(ctx: &Ctx<'t>, name: Node<'t>) -> bool {
     if name.kind_fast() != "identifier" {
         return false;
     }
@@ -183,7 +182,7 @@ pub fn try_loads<'t>(loaders: &[String], ctx: &Ctx<'t>, try_stmt: Node<'t>) -> O
     let body = try_stmt.child_by_field_name("body")?;
     let driver = Cell::new(None);
     let mut fixed = None;
-    walk(
+    ctx.walk(
         body,
         |n| driver.get().is_none() && (n.id() == body.id() || !is_scope(n.kind_fast())),
         |n| match n.kind_fast() {
@@ -211,7 +210,7 @@ pub fn caught<'t>(ctx: &Ctx<'t>, handler: Node<'t>) -> Option<Vec<&'t str>> {
         value = value.named_child(0)?;
     }
     let mut names = Vec::new();
-    walk(
+    ctx.walk(
         value,
         |n| n.kind_fast() != "attribute",
         |n| {
@@ -276,7 +275,7 @@ pub fn driver_checks<'t>(ctx: &Ctx<'t>, try_stmt: Node<'t>, name: Node<'t>) -> V
         .and_then(|f| f.child_by_field_name("body"))
         .unwrap_or_else(|| ctx.root());
     let mut out = Vec::new();
-    walk(
+    ctx.walk(
         scope,
         |n| n.start_byte() < try_stmt.start_byte() && (n.id() == scope.id() || !is_scope(n.kind_fast())),
         |n| {
@@ -285,7 +284,7 @@ pub fn driver_checks<'t>(ctx: &Ctx<'t>, try_stmt: Node<'t>, name: Node<'t>) -> V
             }
             let Some(cond) = n.child_by_field_name("condition") else { return };
             let tests_name = Cell::new(false);
-            walk(
+            ctx.walk(
                 cond,
                 |_| !tests_name.get(),
                 |e| {
@@ -318,7 +317,7 @@ mod tests {
         let indent = crate::source::Indent::known("    ");
         let ctx = Ctx::new(src, &tree, &indent, "\n");
         let mut found = None;
-        walk(ctx.root(), |_| true, |n| found = found.or(Some(n).filter(|n| n.kind_fast() == "try_statement")));
+        ctx.walk(ctx.root(), |_| true, |n| found = found.or(Some(n).filter(|n| n.kind_fast() == "try_statement")));
         match try_loads(&loaders(), &ctx, found.expect("a try statement")) {
             Some(Loads::Driver(_)) => "driver",
             Some(Loads::Fixed(_)) => "fixed",
@@ -367,7 +366,7 @@ mod tests {
         let indent = crate::source::Indent::known("    ");
         let ctx = Ctx::new(src, &tree, &indent, "\n");
         let mut got = Vec::new();
-        walk(
+        ctx.walk(
             ctx.root(),
             |_| true,
             |n| {

@@ -32,7 +32,7 @@ use render::{
 };
 
 use crate::edits::{Applicability, Fix};
-use crate::parse::{ancestors, walk};
+use crate::parse::ancestors;
 use crate::python::{enclosing_function_in, is_scope, qualified_name_in};
 use crate::transforms::{Ctx, ExceptionRef, Finding, FindingKind, OptionError, OptionValues, Spec, Transform, opt};
 
@@ -197,7 +197,7 @@ impl Transform for DriverLoadError {
         let mut exits: Vec<(Finding, Option<Node<'_>>)> = Vec::new();
         let mut notes = Vec::new();
         for region in &regions {
-            walk(
+            ctx.walk(
                 region.node,
                 |n| n.id() == region.node.id() || !is_scope(n.kind_fast()),
                 |n| {

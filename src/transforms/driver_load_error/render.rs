@@ -10,7 +10,6 @@ use tree_sitter::Node;
 
 use super::exits::{Exit, is_status};
 use crate::edits::{Edit, HeaderItem};
-use crate::parse::walk;
 use crate::python::bindings::Scope;
 use crate::python::{enclosing_function_in, is_scope, line_indent, line_start, qualified_name_in};
 use crate::transforms::{Ctx, ExceptionRef};
@@ -114,13 +113,13 @@ struct Layout {
 /// first shift with it, so a format string continued over lines stays
 /// aligned. Left as is when a multi-line string literal would change, or
 /// when a line has too little indentation to shift left.
-fn realign(ctx: &Ctx<'_>, node: Node<'_>, column: usize) -> String {
+fn realign<'t>(ctx: &Ctx<'t>, node: Node<'t>, column: usize) -> String {
     let text = ctx.text(node);
     if !text.contains(['\n', '\r']) {
         return text.to_owned();
     }
     let multiline_string = Cell::new(false);
-    walk(
+    ctx.walk(
         node,
         |_| !multiline_string.get(),
         |n| {
@@ -289,7 +288,7 @@ fn bind_handler(ctx: &Ctx<'_>, h: Node<'_>, names: &HandlerNames, edits: &mut Ve
 /// The message of a logging call (or `print`) right before `stmt`: a
 /// variable, or the logged format with its arguments applied as logging
 /// would apply them.
-fn logged_message(ctx: &Ctx<'_>, stmt: Node<'_>, layout: Layout) -> Option<String> {
+fn logged_message<'t>(ctx: &Ctx<'t>, stmt: Node<'t>, layout: Layout) -> Option<String> {
     let mut prev = stmt.prev_named_sibling();
     for _ in 0..3 {
         let p = prev?;
