@@ -16,6 +16,7 @@
 
 use crate::parse::KindFast;
 mod callers;
+mod context;
 mod exits;
 mod loaders;
 mod render;
@@ -25,6 +26,7 @@ use std::collections::HashSet;
 use regex::Regex;
 use tree_sitter::Node;
 
+use context::SiteContext;
 use exits::{Exit, exit_of, is_success, shadowed_exit};
 use loaders::{Loads, catches_load_error, driver_checks, driver_name, entry_point, loader_of, try_loads};
 use render::{
@@ -48,20 +50,9 @@ pub struct DriverLoadError {
     loaders: Vec<String>,
     exception: ExceptionRef,
     base: ExceptionRef,
-    /// See [`DriverLoadError::site_context`]; built on first use.
+    /// See [`DriverLoadError::site_context`]; built on first use, `None`
+    /// with a `function_regex` of the user's.
     context: std::sync::OnceLock<Option<SiteContext>>,
-}
-
-/// What a definition holding a site must spell, and what in a file makes
-/// that unreliable.
-struct SiteContext {
-    /// `driver` (every name the default `function_regex` takes spells it) or
-    /// a loader's last name part.
-    spelled: regex::bytes::Regex,
-    /// A stevedore callback registration (its function may have any name,
-    /// anywhere) or a loader imported under another name (`import_class as
-    /// ic`, then `ic(name)`).
-    unreliable: regex::bytes::Regex,
 }
 
 pub fn build(spec: &'static Spec, options: &OptionValues) -> Result<Box<dyn Transform>, OptionError> {
@@ -168,24 +159,9 @@ impl Transform for DriverLoadError {
         let context = self.context.get_or_init(|| {
             let default =
                 self.spec.options.iter().find(|o| o.name == "function_regex").and_then(|o| o.default.as_str());
-            if default != Some(self.function_pattern.as_str()) {
-                return None;
-            }
-            let mut lasts: Vec<String> =
-                self.loaders.iter().map(|l| regex::escape(l.rsplit('.').next().unwrap_or(l))).collect();
-            lasts.sort();
-            lasts.dedup();
-            let spelled = format!("(?-u)driver|{}", lasts.join("|"));
-            let unreliable = format!(
-                "(?-u)on_(load_failure|missing_entrypoints)_callback|\\b({})([ \\t\\f\\r\\n\\\\(]|#[^\\r\\n]*)*as\\b",
-                lasts.join("|")
-            );
-            Some(SiteContext {
-                spelled: regex::bytes::Regex::new(&spelled).expect("escaped literals"),
-                unreliable: regex::bytes::Regex::new(&unreliable).expect("escaped literals"),
-            })
+            (default == Some(self.function_pattern.as_str())).then(|| SiteContext::new(&self.loaders))
         });
-        context.as_ref().filter(|c| !c.unreliable.is_match(text)).map(|c| &c.spelled)
+        context.as_ref().and_then(|c| c.for_file(text))
     }
 
     fn run(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
