@@ -6,55 +6,39 @@ use std::path::Path;
 
 use crate::common::*;
 
-fn findings(dir: &Path, extra: &[&str]) -> String {
-    let mut args = vec!["check", "--explain", "--format", "json", "--isolated"];
-    args.extend_from_slice(extra);
-    args.push(".");
-    let (code, out, err) = run(dir, &args);
+/// The standard output of `tame ARGS... EXTRA... .` in `dir` (exit 0 or 1).
+fn output(dir: &Path, args: &[&str], extra: &[&str]) -> String {
+    let mut all = args.to_vec();
+    all.push("--isolated");
+    all.extend_from_slice(extra);
+    all.push(".");
+    let (code, out, err) = run(dir, &all);
     assert!(code == 0 || code == 1, "{err}");
     out
 }
 
-fn assert_same(dir: &Path) {
-    let partial = findings(dir, &[]);
-    let full = findings(dir, &["--no-partial"]);
+fn findings(dir: &Path, extra: &[&str]) -> String {
+    output(dir, &["check", "--explain", "--format", "json"], extra)
+}
+
+/// The same output from a partial and a whole parse, else a diff of the two.
+fn assert_same_output(dir: &Path, args: &[&str], what: &str) -> String {
+    let (partial, full) = (output(dir, args, &[]), output(dir, args, &["--no-partial"]));
     if partial != full {
-        let diff = similar::TextDiff::from_lines(&full, &partial);
-        panic!(
-            "partial parsing changed the findings:\n{}",
-            diff.unified_diff().context_radius(8).header("full", "partial")
-        );
+        let d = similar::TextDiff::from_lines(&full, &partial);
+        panic!("partial parsing changed the {what}:\n{}", d.unified_diff().context_radius(8).header("full", "partial"));
     }
+    full
+}
+
+fn assert_same(dir: &Path) {
+    let full = assert_same_output(dir, &["check", "--explain", "--format", "json"], "findings");
     // Without `--explain`, text output shows the sites alone, and partial
     // parsing also blanks definitions that can hold only candidates left
     // alone (`Transform::site_context`): the sites must not change.
-    let sites = |extra: &[&str]| {
-        let mut args = vec!["check", "--isolated"];
-        args.extend_from_slice(extra);
-        args.push(".");
-        let (code, out, err) = run(dir, &args);
-        assert!(code == 0 || code == 1, "{err}");
-        out
-    };
-    let (partial_sites, full_sites) = (sites(&[]), sites(&["--no-partial"]));
-    if partial_sites != full_sites {
-        let d = similar::TextDiff::from_lines(&full_sites, &partial_sites);
-        panic!("partial parsing changed the sites:\n{}", d.unified_diff().context_radius(8).header("full", "partial"));
-    }
+    assert_same_output(dir, &["check"], "sites");
     // The findings do not say where module-level additions go; the diffs do.
-    let diff = |extra: &[&str]| {
-        let mut args = vec!["fix", "--dry-run", "--isolated"];
-        args.extend_from_slice(extra);
-        args.push(".");
-        let (code, out, err) = run(dir, &args);
-        assert!(code == 0 || code == 1, "{err}");
-        out
-    };
-    let (partial, full_diff) = (diff(&[]), diff(&["--no-partial"]));
-    if partial != full_diff {
-        let d = similar::TextDiff::from_lines(&full_diff, &partial);
-        panic!("partial parsing changed the diffs:\n{}", d.unified_diff().context_radius(8).header("full", "partial"));
-    }
+    assert_same_output(dir, &["fix", "--dry-run"], "diffs");
     let v: serde_json::Value = serde_json::from_str(&full).unwrap();
     assert!(!v["skipped"].as_array().unwrap().is_empty() || !v["sites"].as_array().unwrap().is_empty());
 }
