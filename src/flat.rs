@@ -78,7 +78,10 @@ impl<'t> Flat<'t> {
     }
 }
 
-/// The subtrees walked so far in one tree.
+/// How many subtrees [`Walks`] keeps (the latest).
+const KEPT: usize = 16;
+
+/// The latest subtrees walked in one tree.
 #[derive(Default)]
 pub struct Walks<'t> {
     flats: RefCell<Vec<Rc<Flat<'t>>>>,
@@ -88,11 +91,17 @@ impl<'t> Walks<'t> {
     /// [`crate::parse::walk`], over a subtree walked before if `node` is in
     /// one (else this one, kept for the next walks).
     pub fn walk(&self, node: Node<'t>, descend: impl FnMut(Node<'t>) -> bool, visit: impl FnMut(Node<'t>)) {
-        // Released before walking: a visit may walk too.
-        let known = self.flats.borrow().iter().find_map(|f| f.index(node).map(|i| (f.clone(), i)));
+        // The latest subtrees first: an analysis walks one loop or function
+        // many times in a row. (Released before walking: a visit may walk too.)
+        let known = self.flats.borrow().iter().rev().find_map(|f| f.index(node).map(|i| (f.clone(), i)));
         let (flat, i) = known.unwrap_or_else(|| {
             let flat = Rc::new(Flat::of(node));
-            self.flats.borrow_mut().push(flat.clone());
+            let mut flats = self.flats.borrow_mut();
+            // A file with a thousand loops must not search a thousand subtrees per walk.
+            if flats.len() == KEPT {
+                flats.remove(0);
+            }
+            flats.push(flat.clone());
             (flat, 0)
         });
         flat.walk_from(i, descend, visit);
@@ -138,6 +147,20 @@ mod tests {
         let call = all.iter().find(|n| n.kind_fast() == "call").unwrap();
         walks.walk(*call, |_| true, |_| {});
         assert_eq!(walks.flats.borrow().len(), 1, "the call is inside the class");
+    }
+
+    /// One cache for many walks, leaves first (each a new subtree): it keeps
+    /// the latest [`KEPT`] and still walks every node right.
+    #[test]
+    fn walks_keep_the_latest_subtrees() {
+        let tree = parse(SRC).unwrap();
+        let mut all = Vec::new();
+        walk(tree.root_node(), |_| true, |n| all.push(n));
+        let walks = Walks::default();
+        for &node in all.iter().rev() {
+            assert_eq!(ids(|v| walks.walk(node, |_| true, &mut *v)), ids(|v| walk(node, |_| true, &mut *v)));
+        }
+        assert_eq!(walks.flats.borrow().len(), KEPT);
     }
 
     /// A visit may walk again (the cache is not borrowed during a walk).
