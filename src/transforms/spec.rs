@@ -184,8 +184,9 @@ pub struct Spec {
 /// decoded, let alone parsed, so this check runs on every file and must cost
 /// as little as possible: `crate::prefilter::any_gate` first scans for the
 /// `gate` literals of every spec together, chosen so most files hold none;
-/// [`Triggers::may_match`] then checks the exact conditions (one `memmem`
-/// search per literal, with searchers built once).
+/// [`Triggers::may_match`] then checks the spec's own gate, if it names one,
+/// and the exact conditions (one `memmem` search per literal, with searchers
+/// built once).
 #[derive(Debug)]
 pub struct Triggers {
     /// The gate literals, for the combined scan of all specs (`crate::prefilter`).
