@@ -3,8 +3,8 @@
 //! An analysis walks the same loop body or function many times (its
 //! sleeps, its exits, its counters, its clocks). tree-sitter's cursor pays
 //! for every step (hidden nodes, aliases, positions); a walk over a slice of
-//! nodes pays for none of that. [`Walks`] keeps one [`Flat`] per subtree
-//! walked, and a walk of any node inside one reuses it.
+//! nodes pays for none of that. [`Walks`] keeps a [`Flat`] for each of the
+//! latest subtrees walked, and a walk of any node inside one reuses it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
