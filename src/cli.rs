@@ -124,6 +124,11 @@ pub struct Common {
     /// Parse whole files, never only the blocks that can hold a candidate (for tests and benchmarks).
     #[arg(long, hide = true)]
     pub no_partial: bool,
+    /// The reference mode: no shortcut at all (every file decoded and parsed
+    /// whole, every query run on the whole tree), and every site checked
+    /// against the transforms' hints (for tests and oracles).
+    #[arg(long, hide = true)]
+    pub no_shortcuts: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -142,6 +147,18 @@ pub enum Format {
 }
 
 impl Common {
+    /// The shortcuts the pipeline may take.
+    pub fn shortcuts(&self) -> crate::engine::Shortcuts {
+        if self.no_shortcuts {
+            return crate::engine::Shortcuts::NONE;
+        }
+        crate::engine::Shortcuts {
+            prefilter: !self.no_prefilter,
+            partial: !self.no_partial,
+            ..crate::engine::Shortcuts::ALL
+        }
+    }
+
     /// The command-line settings that override configuration files.
     pub fn overrides(&self) -> Result<Overrides, ConfigError> {
         let mut options: Vec<(String, String, String)> = Vec::new();

@@ -30,6 +30,10 @@ pub enum FileError {
     Encode(crate::source::Encoding),
     #[error("fixes did not converge after {MAX_ROUNDS} rounds")]
     NoFixpoint,
+    /// A transform's hint would have ruled out one of its sites: a bug in
+    /// the transform's spec, reported rather than hidden.
+    #[error("internal error: {0}")]
+    Hint(#[from] crate::transforms::hints::HintMiss),
 }
 
 /// A finding with its position in the original file.
@@ -60,18 +64,44 @@ pub struct Processed {
 /// Options for [`process`].
 #[derive(Clone, Copy)]
 pub struct Options {
-    /// Skip transforms whose trigger literals the file lacks (default on).
-    pub prefilter: bool,
-    /// Parse only the top-level blocks that can hold a candidate when every
-    /// active transform allows it (default on; see [`crate::blocks`]).
-    pub partial: bool,
+    /// Which of the transforms' hints the pipeline may use to skip work.
+    pub shortcuts: Shortcuts,
     /// Apply and verify the fixes (`fix`); `check` only needs the findings.
     pub apply: bool,
     /// Whether the caller shows the candidates left alone (`check --explain`,
     /// JSON, `fix --report`). When it does not, partial parsing may also
     /// blank the definitions that can hold only those (see
     /// [`Transform::site_context`]); the sites stay the same.
-    pub skipped: bool,
+    pub show_left_alone: bool,
+}
+
+/// The shortcuts the transforms' [`Hints`](crate::transforms::hints::Hints)
+/// allow. None of them may change what is found: with all of them off (the
+/// reference mode, `--no-shortcuts`), every site is also checked against
+/// every hint that could have ruled it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shortcuts {
+    /// Skip transforms whose trigger literals the file lacks.
+    pub prefilter: bool,
+    /// Parse only the top-level blocks that can hold a candidate when every
+    /// active transform allows it (see [`crate::blocks`]).
+    pub partial: bool,
+    /// Run each query only where the hints say candidates can be.
+    pub focus: bool,
+}
+
+impl Shortcuts {
+    /// The default: every shortcut.
+    pub const ALL: Shortcuts = Shortcuts { prefilter: true, partial: true, focus: true };
+    /// The reference mode: every file decoded and parsed whole, every query
+    /// run on the whole tree.
+    pub const NONE: Shortcuts = Shortcuts { prefilter: false, partial: false, focus: false };
+
+    /// Whether sites are checked against the hints: in the reference mode,
+    /// and in debug builds (the test suite) whatever the mode.
+    fn check_hints(self) -> bool {
+        self == Shortcuts::NONE || cfg!(debug_assertions)
+    }
 }
 
 pub fn process(bytes: &[u8], transforms: &[Box<dyn Transform>], opts: Options) -> Result<Processed, FileError> {
@@ -83,12 +113,10 @@ pub fn process(bytes: &[u8], transforms: &[Box<dyn Transform>], opts: Options) -
 pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) -> Result<Processed, FileError> {
     // The literal scan runs on raw bytes: a file that cannot match is not even decoded.
     // One pass rules out most files; the rest get each transform's exact check.
-    let gated = !opts.prefilter || prefilter::any_gate(bytes, transforms);
-    let active: Vec<&dyn Transform> = transforms
-        .iter()
-        .copied()
-        .filter(|t| gated && (!opts.prefilter || prefilter::triggers_match(*t, bytes)))
-        .collect();
+    let prefilter = opts.shortcuts.prefilter;
+    let gated = !prefilter || prefilter::any_gate(bytes, transforms);
+    let active: Vec<&dyn Transform> =
+        transforms.iter().copied().filter(|t| gated && (!prefilter || prefilter::triggers_match(*t, bytes))).collect();
     if active.is_empty() {
         // Still reject what tame could never read, so errors do not depend on the prefilter.
         if !gated || memchr::memmem::find(bytes, prefilter::SUPPRESSION).is_none() {
@@ -116,17 +144,22 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
     // Found from the input on first use, and kept for every round.
     let indent = Indent::of(&source.text);
     // Round 0 runs on a partial tree when possible, else on the whole file.
-    let first = match opts.partial.then(|| partial(&active, &source, &indent, eol, opts.skipped)).transpose()?.flatten()
-    {
-        Some(first) => first,
-        None => {
-            let tree = parse::parse(&source.text)?;
-            let errors = parse::error_ranges(&tree);
-            let findings = run_transforms(&active, &source.text, &tree, &indent, eol, &errors, true);
-            let header_at = crate::python::header::insertion_point(tree.root_node(), &source.text);
-            Round0 { findings, header_at, errors_before: errors.len(), partial: false, parsed: true }
-        }
-    };
+    let first =
+        match opts.shortcuts.partial.then(|| partial(&active, &source, &indent, eol, opts)).transpose()?.flatten() {
+            Some(first) => first,
+            None => {
+                let tree = parse::parse(&source.text)?;
+                let errors = parse::error_ranges(&tree);
+                let ctx = Ctx::new(&source.text, &tree, &indent, eol);
+                let ctx = if opts.shortcuts.focus { ctx } else { ctx.without_focus() };
+                let findings = collect_findings(&active, &ctx, &errors, true, true);
+                if opts.shortcuts.check_hints() {
+                    check_hints(&active, &source.text, &tree, &findings)?;
+                }
+                let header_at = crate::python::header::insertion_point(tree.root_node(), &source.text);
+                Round0 { findings, header_at, errors_before: errors.len(), partial: false, parsed: true }
+            }
+        };
     let mut result = Processed {
         findings: locate(&source.text, first.findings.clone()),
         partial: first.partial,
@@ -157,11 +190,16 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
             Ok(tree) => tree,
             // A partial tree cannot see errors in blanked bodies (Python 2 code,
             // say): judge the rewrite against a whole parse instead.
-            Err(_) if first.partial => return process_with(bytes, transforms, Options { partial: false, ..opts }),
+            Err(_) if first.partial => {
+                let shortcuts = Shortcuts { partial: false, ..opts.shortcuts };
+                return process_with(bytes, transforms, Options { shortcuts, ..opts });
+            }
             Err(e) => return Err(e.into()),
         };
         text = applied.text;
-        findings = run_transforms(&active, &text, &tree, &indent, eol, &[], false);
+        let ctx = Ctx::new(&text, &tree, &indent, eol);
+        // The text has moved: find its error regions again.
+        findings = collect_findings(&active, &ctx, &parse::error_ranges(&tree), false, true);
         header_at = crate::python::header::insertion_point(tree.root_node(), &text);
     }
     if text != source.text {
@@ -207,21 +245,17 @@ fn partial(
     source: &Source,
     indent: &Indent<'_>,
     eol: &str,
-    skipped: bool,
+    opts: Options,
 ) -> Result<Option<Round0>, FileError> {
     let mut keep: Vec<crate::blocks::KeepSet<'_>> = Vec::with_capacity(active.len());
+    let bytes = source.text.as_bytes();
     for t in active {
-        let spec = t.spec();
-        // An alias can hide the spelling the block regex looks for.
-        if spec.block_regex.is_empty()
-            || spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(source.text.as_bytes()))
-        {
-            return Ok(None);
-        }
         // Definitions that can hold only candidates left alone need no
         // parse when those are not shown.
-        let in_definitions = if skipped { None } else { t.site_context(source.text.as_bytes()) };
-        keep.push(crate::blocks::KeepSet { all: &spec.block_regex, in_definitions });
+        let site_context = if opts.show_left_alone { None } else { t.site_context(bytes) };
+        // `None`: no block regex, or an alias hides the spelling it looks for.
+        let Some(set) = t.spec().hints.keep_set(bytes, site_context) else { return Ok(None) };
+        keep.push(set);
     }
     // Suppression comments in blanked bodies must still be seen (and reported if unused).
     if memchr::memmem::find(source.text.as_bytes(), prefilter::SUPPRESSION).is_some() {
@@ -248,8 +282,12 @@ fn partial(
         .with_module_imports(&imports)
         .with_skipped(&skip)
         .without_unfocus_matches();
+    let ctx = if opts.shortcuts.focus { ctx } else { ctx.without_focus() };
     // (No suppression comment: checked above, on the whole text.)
     let findings = collect_findings(active, &ctx, &[], true, false);
+    if opts.shortcuts.check_hints() {
+        check_hints(active, &source.text, &tree, &findings)?;
+    }
     let mentioned = |word: &str, within: std::ops::Range<usize>| {
         let bytes = source.text.as_bytes();
         let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
@@ -268,6 +306,23 @@ fn partial(
     }
     let header_at = crate::python::header::insertion_point(tree.root_node(), &reduced);
     Ok(Some(Round0 { findings, header_at, errors_before: 0, partial: true, parsed: true }))
+}
+
+/// Checks every site against every hint of its transform that could have
+/// ruled it out (see [`crate::transforms::hints::Hints::check_site`]).
+fn check_hints(
+    active: &[&dyn Transform],
+    text: &str,
+    tree: &tree_sitter::Tree,
+    findings: &[Finding],
+) -> Result<(), crate::transforms::hints::HintMiss> {
+    for f in findings.iter().filter(|f| matches!(f.kind, FindingKind::Site(_))) {
+        if let Some(t) = active.iter().find(|t| t.spec().id == f.transform) {
+            let context = t.site_context(text.as_bytes());
+            t.spec().hints.check_site(f.transform, text.as_bytes(), tree.root_node(), f.range.clone(), context)?;
+        }
+    }
+    Ok(())
 }
 
 /// Positions findings (and their edits) in `text`, in one pass over it.
@@ -295,28 +350,12 @@ fn locate(text: &str, findings: Vec<Finding>) -> Vec<Located> {
         .collect()
 }
 
-/// Runs the transforms on one version of the text. Sites that touch a region
-/// tree-sitter could not parse become skipped candidates: tame never edits
-/// code it does not understand. (After the first round, `errors` no longer
-/// lines up with the text, but verify guarantees no new error regions, and
-/// old ones only moved by whole edits.)
-fn run_transforms(
-    active: &[&dyn Transform],
-    text: &str,
-    tree: &tree_sitter::Tree,
-    indent: &Indent<'_>,
-    eol: &str,
-    errors: &[std::ops::Range<usize>],
-    first_round: bool,
-) -> Vec<Finding> {
-    let ctx = Ctx::new(text, tree, indent, eol);
-    // After round 0 the text has moved: find its error regions again.
-    let current_errors = if first_round { errors.to_vec() } else { parse::error_ranges(tree) };
-    collect_findings(active, &ctx, &current_errors, first_round, true)
-}
-
 /// Runs the transforms, applies suppression comments (if the text may hold
 /// any), and turns sites that touch an error region into skipped candidates.
+/// Sites that touch a region tree-sitter could not parse become skipped
+/// candidates: tame never edits code it does not understand. (After the
+/// first round, verify guarantees no new error regions, and old ones only
+/// moved by whole edits.)
 fn collect_findings(
     active: &[&dyn Transform],
     ctx: &Ctx<'_>,

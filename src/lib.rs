@@ -15,6 +15,7 @@ pub mod engine;
 pub mod exit_code;
 pub mod flat;
 pub mod interactive;
+pub mod oracle;
 pub mod output;
 pub mod parse;
 pub mod prefilter;

@@ -24,7 +24,7 @@ pub fn any_gate(bytes: &[u8], transforms: &[&dyn Transform]) -> bool {
     static GATES: OnceLock<Option<AhoCorasick>> = OnceLock::new();
     let gates = GATES.get_or_init(|| {
         let mut literals: Vec<&[u8]> =
-            specs().iter().flat_map(|s| &s.triggers.gate_literals).map(|l| l.as_bytes()).collect();
+            specs().iter().flat_map(|s| &s.hints.triggers.gate_literals).map(|l| l.as_bytes()).collect();
         literals.push(SUPPRESSION);
         // Leftmost semantics: only they use the SIMD (Teddy) searcher. A
         // searcher that cannot be built only costs speed: each transform's
@@ -41,16 +41,9 @@ pub fn any_gate(bytes: &[u8], transforms: &[&dyn Transform]) -> bool {
 }
 
 /// Whether a transform's trigger literals could all be present, and its
-/// block and file regexes match somewhere.
+/// block and file regexes match somewhere (see [`crate::transforms::hints::Hints::may_match`]).
 pub fn triggers_match(t: &dyn Transform, text: &[u8]) -> bool {
-    let spec = t.spec();
-    spec.triggers.may_match(text)
-        // Every candidate sits in a block matching the block regex, so the file
-        // must match it, unless an alias hides the spelling it looks for
-        // (`from sys import exit as die`, then `die(1)`): the unfocus regex.
-        && (spec.block_regex.iter().all(|re| re.is_match(text))
-            || spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(text)))
-        && spec.file_regex.as_ref().is_none_or(|re| re.is_match(text))
+    t.spec().hints.may_match(text)
 }
 
 #[cfg(test)]
@@ -75,7 +68,7 @@ mod tests {
         assert!(triggers_match(*driver, aliased));
         // Every gate literal of every spec is in the combined scan.
         for spec in specs() {
-            for literal in &spec.triggers.gate_literals {
+            for literal in &spec.hints.triggers.gate_literals {
                 assert!(any_gate(format!("x = '{literal}'\n").as_bytes(), &refs), "{literal}");
             }
         }

@@ -73,12 +73,8 @@ pub fn process_all(
     show_skipped: bool,
 ) -> Processed {
     let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let opts = engine::Options {
-        prefilter: !common.no_prefilter,
-        partial: !common.no_partial,
-        apply: mode != Mode::Check,
-        skipped: show_skipped,
-    };
+    let opts =
+        engine::Options { shortcuts: common.shortcuts(), apply: mode != Mode::Check, show_left_alone: show_skipped };
     let results: Mutex<Vec<Work>> = Mutex::new(Vec::new());
     let counts: [AtomicUsize; 3] = Default::default();
     let scanned = AtomicUsize::new(0);

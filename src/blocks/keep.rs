@@ -59,7 +59,7 @@ impl<'a> Keep<'a> {
 /// Whether a statement (from its first character) is a definition: `def`,
 /// `class`, `async def` or a decorator. Anything else (`async with`, an `if`
 /// at module level) is not, whatever it holds.
-fn is_definition(stmt: &[u8]) -> bool {
+pub(crate) fn is_definition(stmt: &[u8]) -> bool {
     let keyword = |w: &[u8], s: &[u8]| {
         s.starts_with(w) && s.get(w.len()).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\x0c' | b'\\'))
     };

@@ -33,6 +33,7 @@ use regex::bytes::Regex;
 use blank::Blanker;
 use keep::Keep;
 pub use keep::KeepSet;
+pub(crate) use keep::is_definition;
 use scan::{body, body_indent, statements, statements_in};
 
 /// A reduced text and the byte ranges the parser may skip entirely: each

@@ -7,6 +7,7 @@ use std::cell::{OnceCell, RefCell};
 
 use tree_sitter::{Node, QueryCursor, StreamingIterator, Tree};
 
+use super::hints::Focus;
 use super::{Spec, queries};
 use crate::parse::KindFast;
 use crate::python::bindings::Resolver;
@@ -44,6 +45,9 @@ pub struct Ctx<'a> {
     /// Known to match no transform's unfocus regex (the partial parse
     /// checked the whole file before reducing it): see [`Ctx::captures`].
     no_unfocus: bool,
+    /// Whether the query may look only where the hints say candidates can
+    /// be (off in the reference mode: see [`Ctx::without_focus`]).
+    focus: bool,
     /// Per transform spec (keyed by address): every (capture index, node).
     query_cache: RefCell<Vec<(usize, Captures<'a>)>>,
     /// Per scope (keyed by node id): its assignments, see [`Ctx::assignments`].
@@ -82,6 +86,7 @@ impl<'a> Ctx<'a> {
             skipped: &[],
             names: OnceCell::new(),
             no_unfocus: false,
+            focus: true,
             query_cache: RefCell::default(),
             assignments: RefCell::default(),
             walks: crate::flat::Walks::default(),
@@ -92,6 +97,13 @@ impl<'a> Ctx<'a> {
     /// regex, so [`Ctx::captures`] need not search the text again.
     pub fn without_unfocus_matches(mut self) -> Self {
         self.no_unfocus = true;
+        self
+    }
+
+    /// Runs every query on the whole tree, whatever the hints say (the
+    /// reference mode, `--no-shortcuts`).
+    pub fn without_focus(mut self) -> Self {
+        self.focus = false;
         self
     }
 
@@ -236,7 +248,12 @@ impl<'a> Ctx<'a> {
             Some((set, patterns)) => (&set.query, patterns),
             None => (spec.query(), 0..usize::MAX),
         };
-        let Some(idx) = query.capture_index_for_name(name) else { return Vec::new() };
+        // The spec load checked that the query defines every capture the
+        // transform declares (`Entry::captures`): asking for another is a bug.
+        assert!(spec.captures.contains(&name), "{}: capture `@{name}` is not in the transform's CAPTURES", spec.id);
+        let idx = query
+            .capture_index_for_name(name)
+            .unwrap_or_else(|| panic!("{}: the query does not define `@{name}`", spec.id));
         let mut cache = self.query_cache.borrow_mut();
         let key = spec as *const Spec as usize;
         let all = match cache.iter().position(|(k, _)| *k == key) {
@@ -244,14 +261,14 @@ impl<'a> Ctx<'a> {
             None => {
                 let mut cursor = QueryCursor::new();
                 let mut pairs = Vec::new();
-                // With a block regex every candidate contains a match of it, so the
-                // query only needs to look at the nodes around each match.
-                let unfocused =
-                    !self.no_unfocus && spec.unfocus_regex.as_ref().is_some_and(|u| u.is_match(self.src.as_bytes()));
-                let ranges: Vec<std::ops::Range<usize>> = match (&spec.focus_regex, spec.block_regex.first()) {
-                    (Some(re), _) if !unfocused => self.focus_ranges(re),
-                    (None, Some(re)) => self.find_parsed(re),
-                    _ => std::iter::once(0..self.src.len()).collect(),
+                // The hints say where candidates can be (checked in the
+                // reference mode and debug builds: `Hints::check_site`).
+                let focus =
+                    if self.focus { spec.hints.focus(self.src.as_bytes(), self.no_unfocus) } else { Focus::Everywhere };
+                let ranges: Vec<std::ops::Range<usize>> = match focus {
+                    Focus::Functions(re) => self.focus_ranges(re),
+                    Focus::Matches(re) => self.find_parsed(re),
+                    Focus::Everywhere => std::iter::once(0..self.src.len()).collect(),
                 };
                 for range in ranges {
                     cursor.set_byte_range(range);

@@ -8,6 +8,7 @@
 pub mod bounded_retry;
 mod ctx;
 pub mod driver_load_error;
+pub mod hints;
 mod queries;
 pub mod spec;
 
@@ -63,16 +64,31 @@ pub trait Transform: Send + Sync {
     }
 }
 
-type Factory = fn(&'static Spec, &OptionValues) -> Result<Box<dyn Transform>, OptionError>;
+pub type Factory = fn(&'static Spec, &OptionValues) -> Result<Box<dyn Transform>, OptionError>;
 
-/// Every built-in transform: its spec file and its constructor.
-pub const REGISTRY: &[(&str, &str, Factory)] = &[
-    ("transforms/bounded-retry.toml", include_str!("../../transforms/bounded-retry.toml"), bounded_retry::build),
-    (
-        "transforms/driver-load-error.toml",
-        include_str!("../../transforms/driver-load-error.toml"),
-        driver_load_error::build,
-    ),
+/// A built-in transform: its spec file, its constructor, and the query
+/// captures its analysis reads (the spec load checks the query defines them).
+pub struct Entry {
+    pub file: &'static str,
+    pub toml: &'static str,
+    pub build: Factory,
+    pub captures: &'static [&'static str],
+}
+
+/// Every built-in transform.
+pub const REGISTRY: &[Entry] = &[
+    Entry {
+        file: "transforms/bounded-retry.toml",
+        toml: include_str!("../../transforms/bounded-retry.toml"),
+        build: bounded_retry::build,
+        captures: bounded_retry::CAPTURES,
+    },
+    Entry {
+        file: "transforms/driver-load-error.toml",
+        toml: include_str!("../../transforms/driver-load-error.toml"),
+        build: driver_load_error::build,
+        captures: driver_load_error::CAPTURES,
+    },
 ];
 
 /// The validated specs, in registry order, their queries compiled on first
@@ -83,7 +99,7 @@ pub fn specs() -> &'static [Spec] {
     SPECS.get_or_init(|| {
         REGISTRY
             .iter()
-            .map(|(file, text, _)| Spec::load_lazily(file, text).unwrap_or_else(|e| panic!("embedded spec: {e}")))
+            .map(|e| Spec::load_lazily(e.file, e.toml, e.captures).unwrap_or_else(|e| panic!("embedded spec: {e}")))
             .collect()
     })
 }
@@ -95,7 +111,7 @@ pub fn spec(id: &str) -> Option<&'static Spec> {
 /// Builds the transform `id` with `options` (already type-checked against the spec).
 pub fn build(id: &str, options: &OptionValues) -> Option<Result<Box<dyn Transform>, OptionError>> {
     let idx = specs().iter().position(|s| s.id == id)?;
-    Some((REGISTRY[idx].2)(&specs()[idx], options))
+    Some((REGISTRY[idx].build)(&specs()[idx], options))
 }
 
 /// What a transform found at one place.
@@ -203,11 +219,11 @@ mod tests {
             .filter(|f| f.ends_with(".toml"))
             .collect();
         files.sort();
-        let mut registered: Vec<String> = REGISTRY.iter().map(|(f, _, _)| f.to_string()).collect();
+        let mut registered: Vec<String> = REGISTRY.iter().map(|e| e.file.to_string()).collect();
         registered.sort();
         assert_eq!(files, registered, "every transforms/*.toml must be in REGISTRY and vice versa");
-        for (file, text, _) in REGISTRY {
-            let spec = Spec::load(file, text).unwrap();
+        for Entry { file, toml, captures, .. } in REGISTRY {
+            let spec = Spec::load(file, toml, captures).unwrap();
             assert_eq!(format!("transforms/{}.toml", spec.id), *file);
             let built = build(&spec.id, &spec.defaults()).unwrap();
             assert!(built.is_ok(), "{file}: defaults must build");

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::common::*;
 
-fn fixture_args(text: &str) -> Vec<String> {
+pub fn fixture_args(text: &str) -> Vec<String> {
     text.lines()
         .take(5)
         .find_map(|l| l.strip_prefix("# tame-args:"))

@@ -11,7 +11,7 @@ mod common;
 mod contract;
 mod driver_load_error;
 mod fixtures;
-mod partial;
+mod oracle;
 mod properties;
 mod safety;
 mod workflow;

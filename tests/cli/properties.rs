@@ -10,7 +10,7 @@
 //! - The output parses without error regions when the input did.
 
 use proptest::prelude::*;
-use tame::engine::{self, Options, Processed};
+use tame::engine::{self, Options, Processed, Shortcuts};
 use tame::transforms::{self, FindingKind, Transform};
 
 fn all_transforms() -> Vec<Box<dyn Transform>> {
@@ -130,7 +130,7 @@ fn python_module() -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// What `tame fix` runs on one file.
-const FIX: Options = Options { prefilter: true, partial: true, apply: true, skipped: false };
+const FIX: Options = Options { shortcuts: Shortcuts::ALL, apply: true, show_left_alone: false };
 
 fn process(bytes: &[u8], t: &[Box<dyn Transform>]) -> Processed {
     engine::process(bytes, t, FIX).expect("generated modules are valid UTF-8 Python")
@@ -200,7 +200,7 @@ proptest! {
             at += found.unwrap() + 1;
         }
         // Neither the prefilter nor partial parsing changes the result.
-        let full = engine::process(&src, &t, Options { prefilter: false, partial: false, apply: true, skipped: true }).unwrap();
+        let full = engine::process(&src, &t, Options { shortcuts: Shortcuts::NONE, apply: true, show_left_alone: true }).unwrap();
         prop_assert!(full.output == first.output, "partial parsing or the prefilter changed the result");
 
         // A module with a site is changed, and one without is not.

@@ -23,6 +23,9 @@ use crate::edits::HeaderItem;
 use crate::python::{enclosing_function_in, qualified_name_in};
 use crate::transforms::{Ctx, ExceptionRef, Finding, FindingKind, OptionError, OptionValues, Spec, Transform, opt};
 
+/// The query captures [`BoundedRetry::run`] reads.
+pub const CAPTURES: &[&str] = &["loop"];
+
 pub struct BoundedRetry {
     spec: &'static Spec,
     max_attempts: i64,

@@ -40,6 +40,9 @@ use crate::transforms::{Ctx, ExceptionRef, Finding, FindingKind, OptionError, Op
 
 const ID: &str = "driver-load-error";
 
+/// The query captures [`DriverLoadError::run`] reads.
+pub const CAPTURES: &[&str] = &["callback", "handler", "function"];
+
 pub struct DriverLoadError {
     spec: &'static Spec,
     /// `function_regex`; see [`DriverLoadError::function_regex`].

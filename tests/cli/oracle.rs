@@ -1,8 +1,19 @@
-//! Partial parsing (only the top-level blocks that can hold a candidate)
-//! must find exactly what a full parse finds: on every fixture in the repo
-//! and on a generated corpus mixing candidates with look-alike noise.
+//! The shortcut oracle: with every shortcut (the prefilter, partial
+//! parsing, query focusing) tame must find and write exactly what the
+//! reference mode (`--no-shortcuts`: every file parsed whole, every query on
+//! the whole tree, every site checked against the hints) does. Over every
+//! fixture of every registered transform (walked from the registry, so a new
+//! transform is covered by its fixtures alone), modules generated from those
+//! fixtures, a generated corpus mixing candidates with look-alike noise, and
+//! inputs that once broke a shortcut. And the contract has teeth: a spec
+//! whose hint would lose a site, or whose query lacks a capture the analysis
+//! reads, fails here with a message naming the hint.
 
 use std::path::Path;
+
+use tame::engine::{Options, Shortcuts};
+use tame::oracle;
+use tame::transforms::{self, Transform};
 
 use crate::common::*;
 
@@ -21,14 +32,18 @@ fn findings(dir: &Path, extra: &[&str]) -> String {
     output(dir, &["check", "--explain", "--format", "json"], extra)
 }
 
-/// The same output from a partial and a whole parse, else a diff of the two.
+/// The same output with every shortcut and in the reference mode, else a
+/// diff of the two.
 fn assert_same_output(dir: &Path, args: &[&str], what: &str) -> String {
-    let (partial, full) = (output(dir, args, &[]), output(dir, args, &["--no-partial"]));
-    if partial != full {
-        let d = similar::TextDiff::from_lines(&full, &partial);
-        panic!("partial parsing changed the {what}:\n{}", d.unified_diff().context_radius(8).header("full", "partial"));
+    let (fast, reference) = (output(dir, args, &[]), output(dir, args, &["--no-shortcuts"]));
+    if fast != reference {
+        let d = similar::TextDiff::from_lines(&reference, &fast);
+        panic!(
+            "the shortcuts changed the {what}:\n{}",
+            d.unified_diff().context_radius(8).header("--no-shortcuts", "default")
+        );
     }
-    full
+    reference
 }
 
 fn assert_same(dir: &Path) {
@@ -44,7 +59,7 @@ fn assert_same(dir: &Path) {
 }
 
 #[test]
-fn fixtures_find_the_same_with_partial_parsing() {
+fn fixtures_find_the_same_with_and_without_shortcuts() {
     let tmp = copy_to_temp(&repo().join("tests/fixtures"));
     assert_same(tmp.path());
 }
@@ -108,7 +123,7 @@ const BLOCKS: &[&str] = &[
 ];
 
 #[test]
-fn generated_corpus_finds_the_same_with_partial_parsing() {
+fn generated_corpus_finds_the_same_with_and_without_shortcuts() {
     let tmp = tempfile::tempdir().unwrap();
     let mut rng = Lcg(42);
     for f in 0..300 {
@@ -182,14 +197,17 @@ const REGRESSIONS: &[&str] = &[
 ];
 
 #[test]
-fn regressions_find_the_same_with_partial_parsing() {
+fn regressions_find_the_same_with_and_without_shortcuts() {
     let tmp = tempfile::tempdir().unwrap();
     for (i, text) in REGRESSIONS.iter().enumerate() {
         std::fs::write(tmp.path().join(format!("f{i}.py")), text).unwrap();
     }
     assert_same(tmp.path());
-    // And with neither the prefilter nor partial parsing.
-    assert_eq!(findings(tmp.path(), &[]), findings(tmp.path(), &["--no-prefilter", "--no-partial"]));
+    // And with each shortcut off on its own.
+    let all = findings(tmp.path(), &[]);
+    for flag in ["--no-prefilter", "--no-partial"] {
+        assert_eq!(all, findings(tmp.path(), &[flag]), "{flag}");
+    }
 }
 
 /// Without `--explain`, a definition that can hold only candidates left
@@ -213,4 +231,241 @@ fn definitions_that_can_hold_only_candidates_left_alone_are_not_parsed_without_e
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("skipped [entry-point]") && out.contains("skipped [service-loop]"), "{out}");
     assert!(err.contains("0 files prefiltered out"), "{err}");
+}
+
+/// The three commands whose output the shortcuts must not change.
+const COMMANDS: [&[&str]; 3] = [&["check"], &["check", "--explain", "--format", "json"], &["fix", "--dry-run"]];
+
+/// Every fixture of every registered transform, with its own arguments
+/// (`# tame-args:`), one file at a time: each command's exit code and output
+/// with every shortcut and with none.
+#[test]
+fn every_fixture_of_every_registered_transform_finds_the_same_with_and_without_shortcuts() {
+    let mut failures = Vec::new();
+    for spec in transforms::specs() {
+        let dir = repo().join("tests/fixtures").join(&spec.id);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: every transform needs fixtures: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "py"))
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "{}: no fixtures", dir.display());
+        for file in files {
+            let tmp = tempfile::tempdir().unwrap();
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read(&file).unwrap();
+            std::fs::write(tmp.path().join(&name), &text).unwrap();
+            let extra = crate::fixtures::fixture_args(&String::from_utf8_lossy(&text));
+            for cmd in COMMANDS {
+                let run_with = |flag: Option<&str>| {
+                    let mut args: Vec<&str> = cmd.to_vec();
+                    args.push("--isolated");
+                    args.extend(extra.iter().map(String::as_str));
+                    args.extend(flag);
+                    args.push(&name);
+                    run(tmp.path(), &args)
+                };
+                let (fast, reference) = (run_with(None), run_with(Some("--no-shortcuts")));
+                for (mode, (_, _, err)) in [("default", &fast), ("--no-shortcuts", &reference)] {
+                    if err.contains("internal error") {
+                        failures.push(format!("{}/{name} `{}` ({mode}): {err}", spec.id, cmd.join(" ")));
+                    }
+                }
+                if (fast.0, &fast.1) != (reference.0, &reference.1) {
+                    failures.push(format!(
+                        "{}/{name} `{}`: the shortcuts changed the result\n--- with\n{}\n--- without\n{}",
+                        spec.id,
+                        cmd.join(" "),
+                        fast.1,
+                        reference.1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn all_transforms() -> Vec<Box<dyn Transform>> {
+    transforms::specs().iter().map(|s| transforms::build(&s.id, &s.defaults()).unwrap().unwrap()).collect()
+}
+
+/// The top-level statements of every fixture of every registered transform,
+/// split into imports (a module's header) and the rest.
+fn fixture_chunks() -> (Vec<String>, Vec<String>) {
+    let (mut imports, mut rest) = (Vec::new(), Vec::new());
+    for spec in transforms::specs() {
+        let dir = repo().join("tests/fixtures").join(&spec.id);
+        let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for file in files.iter().filter(|p| p.extension().is_some_and(|x| x == "py")) {
+            let Ok(text) = std::fs::read_to_string(file) else { continue };
+            let tree = tame::parse::parse(&text).unwrap();
+            let root = tree.root_node();
+            let mut cursor = root.walk();
+            for node in root.named_children(&mut cursor) {
+                let chunk = text[node.byte_range()].to_owned();
+                match node.kind() {
+                    "import_statement" | "import_from_statement" => imports.push(chunk),
+                    "future_import_statement" | "comment" => {}
+                    _ => rest.push(chunk),
+                }
+            }
+        }
+    }
+    imports.sort();
+    imports.dedup();
+    (imports, rest)
+}
+
+/// Modules mixing the top-level statements of every transform's fixtures
+/// (so a new transform's fixtures feed this test too), in LF, CRLF and tab
+/// variants, compared in-process in the three modes of [`oracle::MODES`].
+#[test]
+fn modules_generated_from_the_fixtures_find_the_same_with_and_without_shortcuts() {
+    let (imports, rest) = fixture_chunks();
+    let all = all_transforms();
+    let mut rng = Lcg(7);
+    let mut compared = 0;
+    for m in 0..150 {
+        let mut text = imports.join("\n") + "\n\n\n";
+        for _ in 0..1 + rng.next(5) {
+            text.push_str(&rest[rng.next(rest.len())]);
+            text.push_str("\n\n\n");
+        }
+        let text = match m % 3 {
+            1 => text.replace('\n', "\r\n"),
+            2 => text.replace("    ", "\t"),
+            _ => text,
+        };
+        // Only clean inputs: a partial parse may see fewer error regions.
+        if tame::parse::parse(&text).unwrap().root_node().has_error() {
+            continue;
+        }
+        compared += 1;
+        if let Err(e) = oracle::compare(text.as_bytes(), &all) {
+            panic!("module {m}: {e}\n{text}");
+        }
+    }
+    assert!(compared > 100, "only {compared} generated modules parsed cleanly");
+}
+
+/// A spec with a mutation, loaded as the registry would load the original.
+fn mutated(id: &str, from: &str, to: &str) -> Result<&'static tame::transforms::Spec, tame::transforms::SpecError> {
+    let entry = transforms::REGISTRY.iter().find(|e| e.file.ends_with(&format!("/{id}.toml"))).unwrap();
+    assert!(entry.toml.contains(from), "the mutation no longer applies to {}: update this test", entry.file);
+    let spec = tame::transforms::Spec::load(entry.file, &entry.toml.replacen(from, to, 1), entry.captures)?;
+    Ok(Box::leak(Box::new(spec)))
+}
+
+fn built(spec: &'static tame::transforms::Spec) -> Vec<Box<dyn Transform>> {
+    let entry = transforms::REGISTRY.iter().find(|e| e.file.ends_with(&format!("/{}.toml", spec.id))).unwrap();
+    vec![(entry.build)(spec, &spec.defaults()).unwrap()]
+}
+
+/// Narrowing bounded-retry's first block regex to `while[ \t]*True` would
+/// silently lose `while (\n True):` in every mode (query focusing uses it
+/// too); the reference mode finds the loop and names the hint.
+#[test]
+fn a_block_regex_that_would_lose_a_site_fails_with_the_hint_named() {
+    let spec = mutated(
+        "bounded-retry",
+        r#"block_regex = ["(?-u)while[ \\t\\f\\r\\n(\\\\]*(True|[1-9][0-9]*)\\b""#,
+        r#"block_regex = ["(?-u)while[ \\t]*(True|[1-9][0-9]*)\\b""#,
+    )
+    .expect("the mutated spec loads: only the oracle can catch it");
+    let fixture = std::fs::read(repo().join("tests/fixtures/bounded-retry/multiline_condition.py")).unwrap();
+    let err = oracle::compare(&fixture, &built(spec)).unwrap_err();
+    assert!(err.contains("bounded-retry: block_regex[0] does not match the site at line 9"), "{err}");
+    // The original spec passes the same comparison.
+    let original = tame::transforms::spec("bounded-retry").unwrap();
+    assert_eq!(oracle::compare(&fixture, &built(original)), Ok(()));
+}
+
+/// Renaming the query's `@loop` capture would give 0 sites everywhere; the
+/// spec load rejects it, naming the capture.
+#[test]
+fn a_query_without_a_capture_the_analysis_reads_is_rejected_when_loaded() {
+    let err = mutated("bounded-retry", "@loop", "@lp").expect_err("the load rejects the spec");
+    assert_eq!(
+        err.to_string(),
+        "transforms/bounded-retry.toml: field `query` does not define the capture `@loop` the transform reads"
+    );
+}
+
+/// A transform added in a test: one TOML string and one struct, touching
+/// neither the prefilter, nor partial parsing, nor the engine. The oracle
+/// covers it as it covers the built-in ones, and catches its wrong hint.
+mod dummy {
+    use tame::edits::{Applicability, Edit, Fix};
+    use tame::transforms::{Ctx, Finding, FindingKind, Spec, Transform};
+
+    use super::*;
+
+    const SPEC: &str = r#"
+id = "dummy-pass"
+summary = "Write `...` for `pass` as a function's whole body."
+query = "(function_definition body: (block . (pass_statement) @pass .))"
+[hints]
+triggers = { all = ["pass"] }
+block_regex = "pass"
+[docs]
+what = "A function whose body is `pass` gets `...` instead."
+why = "To test the shortcut contract."
+before = "def f():\n    pass\n"
+after = "def f():\n    ...\n"
+fix_safety = "Safe: both do nothing."
+"#;
+
+    struct Dummy(&'static Spec);
+
+    impl Transform for Dummy {
+        fn spec(&self) -> &'static Spec {
+            self.0
+        }
+
+        fn run(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+            for n in ctx.captures(self.0, "pass") {
+                out.push(Finding {
+                    transform: self.0.id.as_str(),
+                    range: n.byte_range(),
+                    message: "`pass` as a whole body".into(),
+                    kind: FindingKind::Site(Fix {
+                        edits: vec![Edit::replace(n.byte_range(), "...")],
+                        header: Vec::new(),
+                        applicability: Applicability::Safe,
+                    }),
+                });
+            }
+        }
+    }
+
+    fn dummy(spec_text: &str) -> Vec<Box<dyn Transform>> {
+        let spec: &'static Spec = Box::leak(Box::new(Spec::load("dummy-pass.toml", spec_text, &["pass"]).unwrap()));
+        vec![Box::new(Dummy(spec))]
+    }
+
+    #[test]
+    fn a_transform_added_later_is_covered_by_the_oracle() {
+        let t = dummy(SPEC);
+        let (imports, rest) = fixture_chunks();
+        let mut sites = 0;
+        for chunk in &rest {
+            let text = format!("{}\n\n\n{chunk}\n", imports.join("\n"));
+            assert_eq!(oracle::compare(text.as_bytes(), &t), Ok(()), "{text}");
+            if let oracle::Outcome::Done { findings, .. } = oracle::outcome(text.as_bytes(), &t, oracle::MODES[0].1) {
+                sites += findings.len();
+            }
+        }
+        assert!(sites > 0, "the fixtures hold no `pass` body: the dummy found nothing to compare");
+        // A hint that is too narrow (`pass` at the end of a line) is caught.
+        let narrow = dummy(&SPEC.replace(r#"block_regex = "pass""#, r#"block_regex = "pass[ \\t]*\\n""#));
+        let text = b"import os\n\n\ndef f():\n    pass;\n";
+        let err = oracle::compare(text, &narrow).unwrap_err();
+        assert!(err.contains("dummy-pass: block_regex[0] does not match the site at line 5"), "{err}");
+        // The reference mode alone finds the site the shortcuts lose.
+        let options = Options { shortcuts: Shortcuts::NONE, ..oracle::MODES[0].1 };
+        assert!(matches!(oracle::outcome(text, &narrow, options), oracle::Outcome::HintMissed(_)));
+    }
 }
