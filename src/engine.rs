@@ -369,7 +369,7 @@ fn collect_findings(
     }
     if may_suppress {
         let ids: Vec<&str> = active.iter().map(|t| t.spec().id.as_str()).collect();
-        crate::suppress::apply(ctx.src, ctx.tree, &mut findings, &ids, first_round);
+        crate::suppress::apply(ctx.tree_text(), ctx.tree(), &mut findings, &ids, first_round);
     }
     for f in &mut findings {
         let touches = |r: &std::ops::Range<usize>| match &f.kind {

@@ -19,15 +19,23 @@ type Captures<'a> = Vec<(u32, Node<'a>)>;
 
 /// What a transform sees of one file. The resolver and the name table are
 /// built on first use: most files have no candidate and never need them.
+///
+/// Transforms read the file only through it: [`Ctx::text`] for a node,
+/// [`Ctx::whole_file`] for facts about the whole file (its style, a word it
+/// spells anywhere), [`Ctx::find_spelled`] to go from a word to the nodes
+/// spelling it. Whether the tree covers the whole file or a partial parse
+/// (see `crate::blocks`) is this type's business, not theirs.
 pub struct Ctx<'a> {
-    pub src: &'a str,
+    /// The text the tree was parsed from: the whole file, or after a partial
+    /// parse the reduced text (same offsets, blanked bodies are spaces).
+    src: &'a str,
     /// The whole file (equal to `src` unless the file was partially parsed).
-    pub original: &'a str,
-    pub tree: &'a Tree,
+    original: &'a str,
+    tree: &'a Tree,
     /// The file's indentation unit (found on first use) and line ending,
     /// for rendering new lines.
     indent: &'a Indent<'a>,
-    pub eol: &'a str,
+    eol: &'a str,
     /// Style facts of the whole file, found on first use (most files never
     /// render anything): see [`Ctx::quote`] and [`Ctx::line_limit`].
     quote: OnceCell<char>,
@@ -169,6 +177,40 @@ impl<'a> Ctx<'a> {
     /// walk the same loop bodies and functions many times.
     pub fn walk(&self, node: Node<'a>, descend: impl FnMut(Node<'a>) -> bool, visit: impl FnMut(Node<'a>)) {
         self.walks.walk(node, descend, visit);
+    }
+
+    /// The whole file, for facts about it (style, spellings anywhere).
+    /// Offsets are those of the tree's nodes.
+    pub fn whole_file(&self) -> &'a str {
+        self.original
+    }
+
+    /// The text the tree was parsed from (for the engine's suppression
+    /// comments; transforms use [`Ctx::text`] and [`Ctx::whole_file`]).
+    pub(crate) fn tree_text(&self) -> &'a str {
+        self.src
+    }
+
+    pub(crate) fn tree(&self) -> &'a Tree {
+        self.tree
+    }
+
+    /// The file's line ending, for new lines.
+    pub fn eol(&self) -> &'a str {
+        self.eol
+    }
+
+    /// Where `word` is spelled in the parsed part of the file, in order:
+    /// each offset is inside a node of the tree.
+    pub fn find_spelled(&self, word: &str) -> Vec<usize> {
+        // Blanked bodies are spaces, so the reduced text spells a word
+        // exactly where the parsed part of the whole file does.
+        memchr::memmem::find_iter(self.src.as_bytes(), word.as_bytes()).collect()
+    }
+
+    /// The dotted name of the definitions around `node` (`Class.method`).
+    pub fn qualified_name(&self, node: Node<'_>) -> String {
+        crate::python::qualified_name_in(self.root(), node, self.src)
     }
 
     /// One level of the file's indentation.

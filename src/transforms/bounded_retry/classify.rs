@@ -14,7 +14,7 @@ use tree_sitter::Node;
 use super::bounds::{self, first_line, line};
 use super::exits::{self, Exit, ExitKind, owned_by};
 use super::shape;
-use crate::python::{is_scope, qualified_name_in};
+use crate::python::is_scope;
 use crate::transforms::Ctx;
 
 /// A sleep call in the loop's own body.
@@ -171,11 +171,8 @@ pub fn classify<'t>(ctx: &Ctx<'t>, lp: Node<'t>) -> Class<'t> {
         return skip(SERVICE, "never leaves except through an exception or a process exit".into());
     };
     // `run_forever`, `forever_retry`: the author says this loop is not meant to end.
-    if qualified_name_in(ctx.root(), lp, ctx.src).to_ascii_lowercase().contains("forever") {
-        return skip(
-            SERVICE,
-            format!("runs in `{}`, whose name says it runs forever", qualified_name_in(ctx.root(), lp, ctx.src)),
-        );
+    if ctx.qualified_name(lp).to_ascii_lowercase().contains("forever") {
+        return skip(SERVICE, format!("runs in `{}`, whose name says it runs forever", ctx.qualified_name(lp)));
     }
     if let Some(e) = exits.iter().find(|e| !e.conditional && matches!(e.kind, ExitKind::Break | ExitKind::Return)) {
         return skip(NOT_A_WAIT, format!("leaves unconditionally after one pass (line {})", line(e.node)));

@@ -20,7 +20,7 @@ use tree_sitter::Node;
 use classify::Class;
 
 use crate::edits::HeaderItem;
-use crate::python::{enclosing_function_in, qualified_name_in};
+use crate::python::enclosing_function_in;
 use crate::transforms::{Ctx, ExceptionRef, Finding, FindingKind, OptionError, OptionValues, Spec, Transform, opt};
 
 /// The query captures [`BoundedRetry::run`] reads.
@@ -104,7 +104,7 @@ impl Transform for BoundedRetry {
                     range: c.lp.start_byte()..render::header_end(c.lp),
                     message: format!(
                         "unbounded wait loop in `{}` (leaves only when a condition holds, line {}): bound it to {} attempts and {} s",
-                        qualified_name_in(ctx.root(), c.lp, ctx.src),
+                        ctx.qualified_name(c.lp),
                         c.exit.start_position().row + 1,
                         self.max_attempts,
                         render::fmt_seconds(self.deadline)
@@ -164,7 +164,7 @@ fn choose_time_alias(ctx: &Ctx<'_>, loops: &[Candidate<'_>]) -> (String, Option<
     let used = || {
         UNBOUND_USE
             .get_or_init(|| regex::Regex::new(r"(^|[^.\w])time\s*[.(]").expect("valid regex"))
-            .is_match(ctx.original)
+            .is_match(ctx.whole_file())
     };
     // (The search of the whole file last: it is needed least often.)
     if !r.module().binds("time") && reaches("time", "builtins.time") && !used() {

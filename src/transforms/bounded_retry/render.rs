@@ -20,7 +20,7 @@ use tree_sitter::Node;
 
 use super::{BoundedRetry, Candidate, LoopNames};
 use crate::edits::{Applicability, Edit, Fix, HeaderItem};
-use crate::python::{line_indent, line_start, next_line_start, qualified_name_in};
+use crate::python::{line_indent, line_start, next_line_start};
 use crate::transforms::Ctx;
 
 pub fn fmt_seconds(s: f64) -> String {
@@ -45,7 +45,7 @@ impl BoundedRetry {
         (time, time_import): &(String, Option<HeaderItem>),
         names: &mut LoopNames,
     ) -> Result<Fix, String> {
-        let (src, lp, eol) = (ctx.src, c.lp, ctx.eol);
+        let (src, lp, eol) = (ctx.whole_file(), c.lp, ctx.eol());
         let body = lp.child_by_field_name("body").ok_or("the loop has no body")?;
         let first = first_statement(body).ok_or("the loop body is empty")?;
         if first.start_position().row == lp.start_position().row {
@@ -87,7 +87,7 @@ impl BoundedRetry {
             let q = ctx.quote();
             let message = format!(
                 "{}: gave up waiting after {} attempts or {} s",
-                qualified_name_in(ctx.root(), lp, src),
+                ctx.qualified_name(lp),
                 self.max_attempts,
                 fmt_seconds(self.deadline)
             )

@@ -9,7 +9,6 @@ use tree_sitter::Node;
 
 use super::ID;
 use super::render::locally_bound;
-use crate::python::qualified_name_in;
 use crate::transforms::{Ctx, Finding, FindingKind};
 
 /// The class a function is a method of, if it is one.
@@ -65,7 +64,7 @@ pub fn list(
     // node: a call's callee ends with the name (`f`, `self.f`, `Class.f`).
     let mut calls_found: Vec<(Node<'_>, Node<'_>)> = Vec::new();
     for (name, f) in &named {
-        for pos in memchr::memmem::find_iter(ctx.src.as_bytes(), name.as_bytes()) {
+        for pos in ctx.find_spelled(name) {
             let Some(leaf) = ctx.root().descendant_for_byte_range(pos, pos + name.len()) else { continue };
             let callee =
                 if leaf.parent().is_some_and(|p| p.kind_fast() == "attribute") { leaf.parent() } else { Some(leaf) };
@@ -81,7 +80,7 @@ pub fn list(
     calls_found.sort_by_key(|(call, f)| (call.start_byte(), f.start_byte()));
     calls_found.dedup_by_key(|(call, f)| (call.id(), f.id()));
     for (call, f) in calls_found {
-        out.push(note(call, format!("calls `{}()`", qualified_name_in(ctx.root(), f, ctx.src))));
+        out.push(note(call, format!("calls `{}()`", ctx.qualified_name(f))));
     }
     for (kw, name) in registrations {
         let Some(manager) = kw.parent().and_then(|args| args.parent()).filter(|c| c.kind_fast() == "call") else {
@@ -89,10 +88,7 @@ pub fn list(
         };
         let Some((_, f)) = named.iter().find(|(n, _)| n == name) else { continue };
         let keyword = kw.child_by_field_name("name").map(|k| ctx.text(k)).unwrap_or("");
-        out.push(note(
-            manager,
-            format!("registers `{}()` as stevedore's `{keyword}`", qualified_name_in(ctx.root(), *f, ctx.src)),
-        ));
+        out.push(note(manager, format!("registers `{}()` as stevedore's `{keyword}`", ctx.qualified_name(*f))));
     }
 }
 
@@ -103,7 +99,7 @@ pub fn list(
 /// or `Class.f` anywhere; a nested function is never listed.
 pub fn hidden(ctx: &Ctx<'_>, f: Node<'_>, mentioned: &dyn Fn(&str, std::ops::Range<usize>) -> bool) -> bool {
     let Some(name) = f.child_by_field_name("name").map(|n| ctx.text(n)) else { return false };
-    let everywhere = 0..ctx.src.len();
+    let everywhere = 0..ctx.whole_file().len();
     match class_of(f) {
         None => is_top_level(f) && mentioned(name, everywhere),
         Some(class) => {

@@ -35,7 +35,7 @@ use render::{
 
 use crate::edits::{Applicability, Fix};
 use crate::parse::ancestors;
-use crate::python::{enclosing_function_in, is_scope, qualified_name_in};
+use crate::python::{enclosing_function_in, is_scope};
 use crate::transforms::{Ctx, ExceptionRef, Finding, FindingKind, OptionError, OptionValues, Spec, Transform, opt};
 
 const ID: &str = "driver-load-error";
@@ -244,13 +244,12 @@ fn keep_docstrings_true(exits: &mut [(Finding, Option<Node<'_>>)]) {
 /// name an import binds, for `from sys import exit as die`) leads up to
 /// its enclosing `raise` or expression statement. In document order.
 fn exit_statements<'t>(ctx: &Ctx<'t>) -> Vec<Node<'t>> {
-    let bytes = ctx.src.as_bytes();
     let mut words: Vec<&str> = vec!["SystemExit", "exit", "quit"];
     let aliases = ctx.resolver().exit_aliases();
     words.extend(aliases.iter().map(String::as_str));
     let mut out: Vec<Node<'t>> = Vec::new();
     for word in words {
-        for pos in memchr::memmem::find_iter(bytes, word.as_bytes()) {
+        for pos in ctx.find_spelled(word) {
             let Some(leaf) = ctx.root().descendant_for_byte_range(pos, pos + word.len()) else { continue };
             // The innermost statement or scope around the word, from one
             // descent (a `parent()` chain descends from the root each step).
@@ -289,7 +288,7 @@ fn callee(ctx: &Ctx<'_>, call: Node<'_>) -> String {
 
 fn place(ctx: &Ctx<'_>, n: Node<'_>) -> String {
     enclosing_function_in(ctx.root(), n)
-        .map(|f| format!("in `{}()`", qualified_name_in(ctx.root(), f, ctx.src)))
+        .map(|f| format!("in `{}()`", ctx.qualified_name(f)))
         .unwrap_or_else(|| "at module level".into())
 }
 
@@ -387,10 +386,10 @@ impl DriverLoadError {
             return skipped(exit.stmt, ctx, "unsupported", evidence);
         }
         let why = match region.why {
-            Why::Named(f) => format!("`{}()` is named like a driver loader", qualified_name_in(ctx.root(), f, ctx.src)),
+            Why::Named(f) => format!("`{}()` is named like a driver loader", ctx.qualified_name(f)),
             Why::Callback(kind, f) => format!(
                 "`{}()` is stevedore's {}",
-                qualified_name_in(ctx.root(), f, ctx.src),
+                ctx.qualified_name(f),
                 match kind {
                     Callback::LoadFailure => "on_load_failure_callback",
                     Callback::MissingEntrypoints => "on_missing_entrypoints_callback",

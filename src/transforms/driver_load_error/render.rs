@@ -11,7 +11,7 @@ use tree_sitter::Node;
 use super::exits::{Exit, is_status};
 use crate::edits::{Edit, HeaderItem};
 use crate::python::bindings::Scope;
-use crate::python::{enclosing_function_in, is_scope, line_indent, line_start, qualified_name_in};
+use crate::python::{enclosing_function_in, is_scope, line_indent, line_start};
 use crate::transforms::{Ctx, ExceptionRef};
 
 /// A stevedore failure callback, by the keyword it was registered with.
@@ -73,7 +73,7 @@ pub fn replacement<'t>(
         (None, None, Some((Callback::LoadFailure, f))) => callback_params(ctx, f).get(2).map(|p| (*p).to_owned()),
         (None, None, _) => None,
     };
-    let column = exit.stmt.start_byte() - line_start(ctx.src, exit.stmt.start_byte());
+    let column = exit.stmt.start_byte() - line_start(ctx.whole_file(), exit.stmt.start_byte());
     let from = cause.map(|c| format!(" from {c}")).unwrap_or_default();
     // Keep to the file's line length: a long raise breaks after the
     // parenthesis (PEP 8's hanging indent), then before a logged format's
@@ -88,12 +88,12 @@ pub fn replacement<'t>(
     if fits(&one_line) {
         return Ok(one_line);
     }
-    let inner = format!("{}{}", line_indent(ctx.src, exit.stmt.start_byte()), ctx.indent());
+    let inner = format!("{}{}", line_indent(ctx.whole_file(), exit.stmt.start_byte()), ctx.indent());
     let column = inner.chars().count();
     let mut wrapped = String::new();
     for split in [false, true] {
         let message = self::message(ctx, exit, around, Layout { column, split });
-        wrapped = format!("raise {name}({}{inner}{message}){from}", ctx.eol);
+        wrapped = format!("raise {name}({}{inner}{message}){from}", ctx.eol());
         if fits(&wrapped) {
             break;
         }
@@ -186,9 +186,7 @@ fn message<'t>(ctx: &Ctx<'t>, exit: &Exit<'t>, around: &Around<'t>, layout: Layo
             _ => {}
         }
     }
-    let func = enclosing_function_in(ctx.root(), exit.stmt)
-        .map(|f| qualified_name_in(ctx.root(), f, ctx.src))
-        .unwrap_or_default();
+    let func = enclosing_function_in(ctx.root(), exit.stmt).map(|f| ctx.qualified_name(f)).unwrap_or_default();
     format!("{q}{func}: the driver could not be loaded{q}")
 }
 
@@ -216,7 +214,8 @@ pub fn exception_name(
             // Docstrings keep the file's docstring quotes (PEP 257: `"""`),
             // whatever quote its other strings prefer. (The whole file: after
             // a partial parse, `src` has its blanked docstrings as spaces.)
-            let q = if ctx.original.contains("\"\"\"") || !ctx.original.contains("\'\'\'") { '"' } else { '\'' };
+            let q =
+                if ctx.whole_file().contains("\"\"\"") || !ctx.whole_file().contains("\'\'\'") { '"' } else { '\'' };
             let doc =
                 format!("{q}{q}{q}A driver could not be loaded (raised instead of exiting the process).{q}{q}{q}");
             header.push(HeaderItem::Definition {
@@ -235,7 +234,7 @@ pub fn exception_name(
 pub fn locally_bound(ctx: &Ctx<'_>, name: &str, at: Node<'_>) -> bool {
     let mut cur = enclosing_function_in(ctx.root(), at);
     while let Some(f) = cur {
-        if Scope::collect(f, ctx.src).binds(name) {
+        if Scope::collect(f, ctx.whole_file()).binds(name) {
             return true;
         }
         cur = enclosing_function_in(ctx.root(), f);
@@ -316,7 +315,7 @@ fn logged_message<'t>(ctx: &Ctx<'t>, stmt: Node<'t>, layout: Layout) -> Option<S
         }
         // After a format spread over lines, `% args` goes on a line of its own.
         let sep = if layout.split || format.contains('\n') {
-            format!("{}{}", ctx.eol, " ".repeat(layout.column))
+            format!("{}{}", ctx.eol(), " ".repeat(layout.column))
         } else {
             " ".into()
         };
