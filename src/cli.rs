@@ -85,21 +85,9 @@ pub struct Common {
     /// Skip these transforms (comma-separated ids).
     #[arg(long, value_delimiter = ',', value_name = "ID")]
     pub skip: Vec<String>,
-    /// bounded-retry: most iterations of a rewritten loop.
-    #[arg(long, value_name = "N")]
-    pub max_attempts: Option<String>,
-    /// bounded-retry: most seconds a rewritten loop may run.
-    #[arg(long, value_name = "SECONDS")]
-    pub deadline: Option<String>,
-    /// bounded-retry: "raise" or "break" when the budget is spent.
-    #[arg(long, value_name = "ACTION")]
-    pub on_exhaust: Option<String>,
-    /// bounded-retry: exception raised when the budget is spent (`TimeoutError` or `module:Name`).
-    #[arg(long, value_name = "EXC")]
-    pub exception: Option<String>,
-    /// driver-load-error: the exception to raise (`DriverLoadError`, generated, or `module:Name`).
-    #[arg(long, value_name = "EXC")]
-    pub driver_exception: Option<String>,
+    /// One flag per transform option whose spec names a `cli` flag.
+    #[command(flatten)]
+    pub transform_flags: TransformFlags,
     /// Set any transform option: ID.OPTION=VALUE (lists are comma-separated).
     #[arg(long = "set", value_name = "ID.OPTION=VALUE")]
     pub set: Vec<String>,
@@ -129,6 +117,68 @@ pub struct Common {
     /// against the transforms' hints (for tests and oracles).
     #[arg(long, hide = true)]
     pub no_shortcuts: bool,
+}
+
+/// The flags of the transforms' options, made from their specs (an
+/// option's `cli` key), so a transform adds a flag without touching this
+/// file: `--max-attempts 5` sets `bounded-retry.max_attempts`.
+#[derive(Debug, Clone, Default)]
+pub struct TransformFlags {
+    /// (transform id, option name, value), in command-line order of the specs.
+    pub values: Vec<(String, String, String)>,
+}
+
+impl TransformFlags {
+    /// Every (spec, option) with a flag.
+    fn flags() -> impl Iterator<Item = (&'static crate::transforms::Spec, &'static crate::transforms::OptionSpec)> {
+        crate::transforms::specs()
+            .iter()
+            .flat_map(|s| s.options.iter().filter(|o| o.cli.is_some()).map(move |o| (s, o)))
+    }
+
+    /// The clap id of a flag: the transform and the option, so two specs
+    /// cannot share one silently (clap rejects a repeated `--long`).
+    fn arg_id(spec: &crate::transforms::Spec, option: &crate::transforms::OptionSpec) -> String {
+        format!("{}.{}", spec.id, option.name)
+    }
+}
+
+impl clap::FromArgMatches for TransformFlags {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = TransformFlags::default();
+        flags.update_from_arg_matches(matches)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for (spec, option) in TransformFlags::flags() {
+            if let Some(v) = matches.get_one::<String>(&TransformFlags::arg_id(spec, option)) {
+                self.values.push((spec.id.clone(), option.name.clone(), v.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for TransformFlags {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for (spec, option) in TransformFlags::flags() {
+            let flag = option.cli.as_deref().unwrap_or_default();
+            // The first sentence of the option's doc; `tame explain ID` has all of it.
+            let doc = option.doc.split_inclusive(". ").next().unwrap_or(&option.doc).trim_end();
+            cmd = cmd.arg(
+                clap::Arg::new(TransformFlags::arg_id(spec, option))
+                    .long(flag.trim_start_matches("--"))
+                    .value_name(option.name.to_ascii_uppercase())
+                    .help(format!("{}: {doc}", spec.id)),
+            );
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        TransformFlags::augment_args(cmd)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,19 +211,7 @@ impl Common {
 
     /// The command-line settings that override configuration files.
     pub fn overrides(&self) -> Result<Overrides, ConfigError> {
-        let mut options: Vec<(String, String, String)> = Vec::new();
-        let flags = [
-            ("bounded-retry", "max_attempts", &self.max_attempts),
-            ("bounded-retry", "deadline", &self.deadline),
-            ("bounded-retry", "on_exhaust", &self.on_exhaust),
-            ("bounded-retry", "exception", &self.exception),
-            ("driver-load-error", "exception", &self.driver_exception),
-        ];
-        for (id, option, value) in flags {
-            if let Some(v) = value {
-                options.push((id.into(), option.into(), v.clone()));
-            }
-        }
+        let mut options: Vec<(String, String, String)> = self.transform_flags.values.clone();
         for s in &self.set {
             let bad = || ConfigError::Cli(format!("`--set {s}`: expected ID.OPTION=VALUE"));
             let (key, value) = s.split_once('=').ok_or_else(bad)?;
