@@ -1,41 +1,36 @@
 //! tame: rewrite risky Python patterns at scale, with diffs a reviewer can trust.
 //!
-//! The pipeline, one module per step:
-//! [`walk`] finds files, [`source`] decodes them, [`engine`] prefilters,
-//! [`parse`]s, runs the [`transforms`] and applies their [`edits`] to a
-//! fixpoint, [`verify`] re-parses the result, and [`diff`], [`output`] and
-//! [`write`] emit it. [`run`] ties them together for the CLI.
+//! The folders follow the pipeline:
+//! - [`app`]: the command line ([`app::cli`], [`app::config`]), finding
+//!   files ([`app::walk`]), running files in parallel ([`app::runner`]),
+//!   interactive review, exit codes. [`run`] ties them together.
+//! - [`pipeline`]: one file's journey ([`pipeline::engine`]): decode
+//!   ([`pipeline::source`]), prefilter, parse, run the transforms, apply
+//!   their [`pipeline::edits`] to a fixpoint, [`pipeline::verify`]; the
+//!   shortcut [`pipeline::oracle`].
+//! - [`partial`]: partial parsing, the top-level blocks that can hold a site.
+//! - [`python`]: parsing and facts about Python code (bindings, names, the
+//!   import header).
+//! - [`transforms`]: the registry, the specs and their hints, `Ctx`, and one
+//!   module per transform.
+//! - [`emit`]: diffs, text/JSON/SARIF output, reports, atomic writes.
 
-pub mod blocks;
-pub mod cli;
-pub mod config;
-pub mod diff;
-pub mod edits;
-pub mod engine;
-pub mod exit_code;
-pub mod flat;
-pub mod interactive;
-pub mod oracle;
-pub mod output;
-pub mod parse;
-pub mod prefilter;
+pub mod app;
+pub mod emit;
+pub mod partial;
+pub mod pipeline;
 pub mod python;
-pub mod report;
-pub mod runner;
-pub mod sarif;
-pub mod source;
-pub mod suppress;
 pub mod transforms;
-pub mod verify;
-pub mod walk;
-pub mod write;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Component, Path};
 
 use anyhow::Result;
 
-use cli::{Cli, Color, Command, Common, Format};
+use app::cli::{Cli, Color, Command, Common, Format};
+use app::{exit_code, interactive, runner, walk};
+use emit::{diff, output, report, sarif};
+use python::parse;
 use runner::Mode;
 
 /// Runs the CLI; returns the exit code. I/O errors on stdout (such as a

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = tame::cli::Cli::parse();
+    let cli = tame::app::cli::Cli::parse();
     match tame::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -16,7 +16,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("tame: {e:#}");
-            ExitCode::from(tame::exit_code::ERROR)
+            ExitCode::from(tame::app::exit_code::ERROR)
         }
     }
 }

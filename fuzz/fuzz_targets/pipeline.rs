@@ -1,4 +1,4 @@
-//! Fuzz target for the whole per-file pipeline (`tame::engine::process`:
+//! Fuzz target for the whole per-file pipeline (`tame::pipeline::engine::process`:
 //! decode, parse, transforms, edits, verify, re-encode) with every transform
 //! at its default options.
 //!
@@ -8,7 +8,7 @@
 //!   it does not fail verification or the fixpoint, any output decodes and
 //!   parses without error regions too, and a second pass over the output
 //!   changes nothing;
-//! - the shortcut oracle (`tame::oracle::compare`): with every shortcut and
+//! - the shortcut oracle (`tame::pipeline::oracle::compare`): with every shortcut and
 //!   in the reference mode, a clean input gets the same findings and output
 //!   in each mode the CLI runs, and no site misses a hint.
 
@@ -17,8 +17,8 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use tame::engine::{self, FileError, Options, Shortcuts};
-use tame::source::Source;
+use tame::pipeline::engine::{self, FileError, Options, Shortcuts};
+use tame::pipeline::source::Source;
 use tame::transforms::{self, Transform};
 
 fn all_transforms() -> &'static [Box<dyn Transform>] {
@@ -34,7 +34,7 @@ fn all_transforms() -> &'static [Box<dyn Transform>] {
 /// Whether `bytes` decode and parse without ERROR or MISSING nodes.
 fn parses_cleanly(bytes: &[u8]) -> bool {
     let Ok(src) = Source::decode(bytes) else { return false };
-    tame::parse::parse(&src.text).is_ok_and(|t| !t.root_node().has_error())
+    tame::python::parse::parse(&src.text).is_ok_and(|t| !t.root_node().has_error())
 }
 
 /// The modes `tame check --explain` and `tame fix` run, for the properties
@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
     for opts in MODES {
         check(data, clean, opts);
     }
-    if clean && let Err(e) = tame::oracle::compare(data, all_transforms()) {
+    if clean && let Err(e) = tame::pipeline::oracle::compare(data, all_transforms()) {
         panic!("the shortcuts changed what is found: {e}");
     }
 });

@@ -9,13 +9,13 @@
 //! binding makes the answer unknowable. Unbound names resolve to
 //! `builtins.<name>`. tame never guesses: an ambiguous name resolves to `None`.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use crate::parse::{text, walk};
+use crate::python::parse::{text, walk};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Binding {
@@ -41,7 +41,7 @@ impl Scope {
     }
 
     /// [`Scope::collect`] over a partial parse that skipped `skipped` (see
-    /// [`crate::parse::unskipped`]).
+    /// [`crate::python::parse::unskipped`]).
     pub fn collect_skipping(node: Node<'_>, src: &str, skipped: &[std::ops::Range<usize>]) -> Scope {
         let mut scope = Scope::default();
         let body = if node.kind_fast() == "function_definition" {
@@ -58,7 +58,7 @@ impl Scope {
         // Without `:=` an expression binds nothing: its subtree (often most
         // of the nodes, in calls, literals and strings) need not be walked.
         let bytes = &src.as_bytes()[..body.end_byte()];
-        let walrus = crate::parse::unskipped(bytes.len(), skipped)
+        let walrus = crate::python::parse::unskipped(bytes.len(), skipped)
             .filter_map(|r| (r.end > body.start_byte()).then(|| r.start.max(body.start_byte())..r.end))
             .any(|r| memchr::memmem::find(&bytes[r], b":=").is_some());
         walk(
@@ -279,7 +279,7 @@ impl<'t, 's> Resolver<'t, 's> {
     }
 
     /// A resolver whose module scope also binds `names` locally: the
-    /// top-level blocks a partial parse dropped (see `crate::blocks`).
+    /// top-level blocks a partial parse dropped (see `crate::partial`).
     pub fn with_module_names<'n>(root: Node<'t>, src: &'s str, names: impl IntoIterator<Item = &'n str>) -> Self {
         Resolver::with_module_bindings(root, src, names, &[], &[])
     }
@@ -321,7 +321,7 @@ impl<'t, 's> Resolver<'t, 's> {
     pub fn resolve_name(&self, name: &str, at: Node<'_>) -> Option<String> {
         // Innermost scope first; `ancestors` descends once instead of paying
         // a root-to-node search per `parent()` (quadratic on deep nesting).
-        for n in crate::parse::ancestors(self.root, at).into_iter().rev() {
+        for n in crate::python::parse::ancestors(self.root, at).into_iter().rev() {
             if n.kind_fast() == "function_definition" {
                 let mut cache = self.functions.borrow_mut();
                 let scope = cache.entry(n.id()).or_insert_with(|| Scope::collect(n, self.src));
@@ -362,7 +362,7 @@ impl<'t, 's> Resolver<'t, 's> {
             let mut out = Vec::new();
             let mut seen = std::collections::HashSet::new();
             let bytes = self.src.as_bytes();
-            let spelled = crate::parse::unskipped(bytes.len(), &self.skipped)
+            let spelled = crate::python::parse::unskipped(bytes.len(), &self.skipped)
                 .flat_map(|r| memchr::memmem::find_iter(&bytes[r.clone()], b"import").map(move |p| r.start + p));
             for pos in spelled {
                 let Some(mut n) = self.root.descendant_for_byte_range(pos, pos + 6) else { continue };
@@ -417,7 +417,7 @@ mod tests {
     use super::*;
 
     fn resolve_calls(src: &str) -> Vec<Option<String>> {
-        let tree = crate::parse::parse(src).unwrap();
+        let tree = crate::python::parse::parse(src).unwrap();
         let r = Resolver::new(tree.root_node(), src);
         let mut out = Vec::new();
         walk(

@@ -1,7 +1,7 @@
 //! Where module-level additions go: after the docstring, `from __future__`
 //! imports and the module's leading import block.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 use tree_sitter::Node;
 
 use super::next_line_start;
@@ -43,7 +43,7 @@ mod tests {
     use super::*;
 
     fn point(src: &str) -> usize {
-        insertion_point(crate::parse::parse(src).unwrap().root_node(), src)
+        insertion_point(crate::python::parse::parse(src).unwrap().root_node(), src)
     }
 
     #[test]

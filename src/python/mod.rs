@@ -5,13 +5,17 @@
 //!   is known to be `time.sleep`, and a local `def sleep` is not.
 //! - [`header`]: where module-level additions (imports, a class) go.
 //! - [`names`]: fresh names that collide with nothing in the file.
+//! - [`parse`]: the tree-sitter parser and tree helpers; [`flat`]: subtrees
+//!   kept as flat node slices for repeated walks.
 //!
-//! Everything here walks trees iteratively (see [`crate::parse::walk`]).
+//! Everything here walks trees iteratively (see [`crate::python::parse::walk`]).
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 pub mod bindings;
+pub mod flat;
 pub mod header;
 pub mod names;
+pub mod parse;
 
 use tree_sitter::Node;
 
@@ -19,18 +23,18 @@ use tree_sitter::Node;
 /// `node`'s tree) instead of a chain of `parent()` calls, each of which
 /// tree-sitter answers by descending from the root.
 pub fn enclosing_function_in<'t>(root: Node<'t>, node: Node<'t>) -> Option<Node<'t>> {
-    crate::parse::ancestors(root, node).into_iter().rev().find(|n| n.kind_fast() == "function_definition")
+    crate::python::parse::ancestors(root, node).into_iter().rev().find(|n| n.kind_fast() == "function_definition")
 }
 
 /// [`qualified_name`], from one descent from `root` (see [`enclosing_function_in`]).
 pub fn qualified_name_in(root: Node<'_>, node: Node<'_>, src: &str) -> String {
-    let chain = crate::parse::ancestors(root, node);
+    let chain = crate::python::parse::ancestors(root, node);
     let parts: Vec<&str> = chain
         .iter()
         .chain(std::iter::once(&node))
         .filter(|n| matches!(n.kind_fast(), "function_definition" | "class_definition"))
         .filter_map(|n| n.child_by_field_name("name"))
-        .map(|name| crate::parse::text(name, src))
+        .map(|name| crate::python::parse::text(name, src))
         .collect();
     if parts.is_empty() { "<module>".to_owned() } else { parts.join(".") }
 }
@@ -60,7 +64,7 @@ pub fn qualified_name(node: Node<'_>, src: &str) -> String {
         if matches!(n.kind_fast(), "function_definition" | "class_definition")
             && let Some(name) = n.child_by_field_name("name")
         {
-            parts.push(crate::parse::text(name, src).to_owned());
+            parts.push(crate::python::parse::text(name, src).to_owned());
         }
         cur = n.parent();
     }
@@ -73,7 +77,7 @@ pub fn qualified_name(node: Node<'_>, src: &str) -> String {
 
 /// Whether the function containing `node` is `async def`.
 pub fn in_async_function(node: Node<'_>, src: &str) -> bool {
-    enclosing_function(node).is_some_and(|f| crate::parse::text(f, src).starts_with("async"))
+    enclosing_function(node).is_some_and(|f| crate::python::parse::text(f, src).starts_with("async"))
 }
 
 /// The leading whitespace of the line that holds byte `at`.
@@ -108,10 +112,10 @@ mod tests {
     #[test]
     fn one_descent_finds_what_the_parent_chains_find() {
         let src = "x = 1\nclass A:\n    def f(self):\n        def g():\n            while True:\n                return [y for y in z]\n        return g\n    y = lambda: 2\nasync def h():\n    await k()\n";
-        let tree = crate::parse::parse(src).unwrap();
+        let tree = crate::python::parse::parse(src).unwrap();
         let root = tree.root_node();
         let mut checked = 0;
-        crate::parse::walk(
+        crate::python::parse::walk(
             root,
             |_| true,
             |n| {

@@ -5,7 +5,7 @@
 //! stricter than scope analysis needs, but it can never be wrong: a new
 //! `_deadline` cannot shadow a global, a closure variable or an attribute read
 //! through `globals()`. Searching the text rather than the tree gives the same
-//! answer whether the file was parsed whole or partially (see `crate::blocks`).
+//! answer whether the file was parsed whole or partially (see `crate::partial`).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};

@@ -9,10 +9,10 @@ use tree_sitter::{Node, QueryCursor, StreamingIterator, Tree};
 
 use super::hints::Focus;
 use super::{Spec, queries};
-use crate::parse::KindFast;
+use crate::pipeline::source::Indent;
 use crate::python::bindings::Resolver;
 use crate::python::names::Names;
-use crate::source::Indent;
+use crate::python::parse::KindFast;
 
 /// Every (capture index, node) of one query run.
 type Captures<'a> = Vec<(u32, Node<'a>)>;
@@ -24,7 +24,7 @@ type Captures<'a> = Vec<(u32, Node<'a>)>;
 /// [`Ctx::whole_file`] for facts about the whole file (its style, a word it
 /// spells anywhere), [`Ctx::find_spelled`] to go from a word to the nodes
 /// spelling it. Whether the tree covers the whole file or a partial parse
-/// (see `crate::blocks`) is this type's business, not theirs.
+/// (see `crate::partial`) is this type's business, not theirs.
 pub struct Ctx<'a> {
     /// The text the tree was parsed from: the whole file, or after a partial
     /// parse the reduced text (same offsets, blanked bodies are spaces).
@@ -61,7 +61,7 @@ pub struct Ctx<'a> {
     /// Per scope (keyed by node id): its assignments, see [`Ctx::assignments`].
     assignments: RefCell<std::collections::HashMap<usize, std::rc::Rc<[Assignment<'a>]>>>,
     /// The subtrees walked so far: see [`Ctx::walk`].
-    walks: crate::flat::Walks<'a>,
+    walks: crate::python::flat::Walks<'a>,
 }
 
 /// An `assignment` node's target and value.
@@ -77,7 +77,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// A context over a partially parsed file: `src` is the reduced text the
-    /// tree was parsed from (same offsets as `original`, see `crate::blocks`);
+    /// tree was parsed from (same offsets as `original`, see `crate::partial`);
     /// style and fresh names come from the whole `original`.
     pub fn partial(src: &'a str, original: &'a str, tree: &'a Tree, indent: &'a Indent<'a>, eol: &'a str) -> Self {
         Ctx {
@@ -97,7 +97,7 @@ impl<'a> Ctx<'a> {
             focus: true,
             query_cache: RefCell::default(),
             assignments: RefCell::default(),
-            walks: crate::flat::Walks::default(),
+            walks: crate::python::flat::Walks::default(),
         }
     }
 
@@ -116,21 +116,21 @@ impl<'a> Ctx<'a> {
     }
 
     /// Adds the names of top-level blocks the partial parse dropped (see
-    /// [`crate::blocks::Reduced::bound`]) to the module scope.
+    /// [`crate::partial::Reduced::bound`]) to the module scope.
     pub fn with_module_names(mut self, names: &'a [std::ops::Range<usize>]) -> Self {
         self.module_names = names;
         self
     }
 
     /// Adds what the top-level imports the partial parse left out bind (see
-    /// [`crate::blocks::Reduced::imports`]) to the module scope.
+    /// [`crate::partial::Reduced::imports`]) to the module scope.
     pub fn with_module_imports(mut self, imports: &'a [(String, String)]) -> Self {
         self.module_imports = imports;
         self
     }
 
     /// Records the ranges of `src` the partial parse skipped (see
-    /// [`crate::parse::unskipped`]): searches of the text leave them out.
+    /// [`crate::python::parse::unskipped`]): searches of the text leave them out.
     pub fn with_skipped(mut self, skipped: &'a [std::ops::Range<usize>]) -> Self {
         self.skipped = skipped;
         self
@@ -139,7 +139,7 @@ impl<'a> Ctx<'a> {
     /// The matches of `re` in the text the parser read, in order.
     fn find_parsed(&self, re: &regex::bytes::Regex) -> Vec<std::ops::Range<usize>> {
         let bytes = self.src.as_bytes();
-        let found: Vec<std::ops::Range<usize>> = crate::parse::unskipped(bytes.len(), self.skipped)
+        let found: Vec<std::ops::Range<usize>> = crate::python::parse::unskipped(bytes.len(), self.skipped)
             .flat_map(|seg| re.find_iter(&bytes[seg.clone()]).map(move |m| seg.start + m.start()..seg.start + m.end()))
             .collect();
         // Where assertions run (the test suite): exactly the matches in the whole text.
@@ -172,7 +172,7 @@ impl<'a> Ctx<'a> {
         found
     }
 
-    /// [`crate::parse::walk`] (the same nodes, in the same order), over the
+    /// [`crate::python::parse::walk`] (the same nodes, in the same order), over the
     /// subtree kept from an earlier walk when `node` is in one: the analyses
     /// walk the same loop bodies and functions many times.
     pub fn walk(&self, node: Node<'a>, descend: impl FnMut(Node<'a>) -> bool, visit: impl FnMut(Node<'a>)) {
@@ -247,7 +247,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn text(&self, node: Node<'_>) -> &'a str {
-        crate::parse::text(node, self.src)
+        crate::python::parse::text(node, self.src)
     }
 
     /// Runs `query` and returns, for each match, the node of capture `name`.
@@ -264,7 +264,7 @@ impl<'a> Ctx<'a> {
                 // (`parent()` descends from the root at every step).
                 node.and_then(|n| {
                     std::iter::once(n)
-                        .chain(crate::parse::ancestors(root, n).into_iter().rev())
+                        .chain(crate::python::parse::ancestors(root, n).into_iter().rev())
                         .find(|n| n.kind_fast() == "function_definition")
                 })
                 .map_or(m, |f| f.byte_range())
@@ -342,7 +342,7 @@ fn line_limit(src: &str) -> usize {
     let mut start = 0;
     // The last line need not end in `\n`.
     let unended = !bytes.is_empty() && !bytes.ends_with(b"\n");
-    for nl in crate::source::newlines(bytes).chain(unended.then_some(bytes.len())) {
+    for nl in crate::pipeline::source::newlines(bytes).chain(unended.then_some(bytes.len())) {
         let end = if nl > start && nl < bytes.len() && bytes[nl - 1] == b'\r' { nl - 1 } else { nl };
         lines += 1;
         if end - start > LIMITS[0] {

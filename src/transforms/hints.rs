@@ -15,7 +15,7 @@ use regex::bytes::Regex;
 use serde::Deserialize;
 use tree_sitter::Node;
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 
 /// The raw `[hints]` table (stage one of the spec load).
 #[derive(Deserialize)]
@@ -117,7 +117,7 @@ impl Hints {
         .enumerate()
         .map(|(i, p)| {
             let name = format!("block_regex[{i}]");
-            // Blocks are matched by position in the whole text (`crate::blocks`):
+            // Blocks are matched by position in the whole text (`crate::partial`):
             // a pattern must not behave differently at a block's edges.
             if ["^", "$", "\\A", "\\z", "\\B"].iter().any(|a| p.contains(a)) {
                 return Err(field(&name, "must not use anchors (`^`, `$`, `\\A`, `\\z`) or `\\B`".into()));
@@ -162,9 +162,9 @@ impl Hints {
         &'h self,
         text: &[u8],
         site_context: Option<&'h Regex>,
-    ) -> Option<crate::blocks::KeepSet<'h>> {
+    ) -> Option<crate::partial::KeepSet<'h>> {
         (!self.block_regex.is_empty() && !self.unfocused(text))
-            .then_some(crate::blocks::KeepSet { all: &self.block_regex, in_definitions: site_context })
+            .then_some(crate::partial::KeepSet { all: &self.block_regex, in_definitions: site_context })
     }
 
     /// Where the query must look. `known_focused`: the caller already knows
@@ -233,7 +233,7 @@ impl Hints {
             }
         }
         if let (Some(re), Some(block)) = (site_context, block)
-            && crate::blocks::is_definition(&text[block.byte_range()])
+            && crate::partial::is_definition(&text[block.byte_range()])
             && !re.is_match(&text[block.byte_range()])
         {
             return miss("site_context".into(), "the definition holding the site");
@@ -264,21 +264,21 @@ fn block_holding(root: Node<'_>, at: usize) -> Option<Node<'_>> {
 fn innermost_function(root: Node<'_>, at: usize) -> Option<Node<'_>> {
     let node = root.descendant_for_byte_range(at, at)?;
     std::iter::once(node)
-        .chain(crate::parse::ancestors(root, node).into_iter().rev())
+        .chain(crate::python::parse::ancestors(root, node).into_iter().rev())
         .find(|n| n.kind_fast() == "function_definition")
 }
 
 /// The literal prefilter: a file can only match if it contains every `all`
 /// literal and at least one `any` literal. Files that cannot are never
 /// decoded, let alone parsed, so this check runs on every file and must cost
-/// as little as possible: `crate::prefilter::any_gate` first scans for the
+/// as little as possible: `crate::pipeline::prefilter::any_gate` first scans for the
 /// `gate` literals of every spec together, chosen so most files hold none;
 /// [`Triggers::may_match`] then checks the spec's own gate, if it names one,
 /// and the exact conditions (one `memmem` search per literal, with searchers
 /// built once).
 #[derive(Debug)]
 pub(crate) struct Triggers {
-    /// The gate literals, for the combined scan of all specs (`crate::prefilter`).
+    /// The gate literals, for the combined scan of all specs (`crate::pipeline::prefilter`).
     pub(crate) gate_literals: Vec<String>,
     /// Searched first, when the spec names its own gate (fewer literals
     /// than `any`, found in fewer files); a gate taken from `all` or `any`
@@ -373,7 +373,7 @@ mod tests {
     }
 
     fn check(h: &Hints, src: &str, needle: &str) -> Result<(), HintMiss> {
-        let tree = crate::parse::parse(src).unwrap();
+        let tree = crate::python::parse::parse(src).unwrap();
         let at = src.find(needle).unwrap();
         h.check_site("t", src.as_bytes(), tree.root_node(), at..at + needle.len(), None)
     }
@@ -409,12 +409,12 @@ unfocus_regex = "as nap""#,
         let h = hints(r#"block_regex = "while""#);
         let re = Regex::new("break").unwrap();
         let src = "def f():\n    while x:\n        pass\n";
-        let tree = crate::parse::parse(src).unwrap();
+        let tree = crate::python::parse::parse(src).unwrap();
         let at = src.find("while").unwrap();
         let err = h.check_site("t", src.as_bytes(), tree.root_node(), at..at + 5, Some(&re)).unwrap_err();
         assert_eq!(err.to_string(), "t: site_context does not match the definition holding the site at line 2");
         let top = "while x:\n    pass\n";
-        let tree = crate::parse::parse(top).unwrap();
+        let tree = crate::python::parse::parse(top).unwrap();
         assert_eq!(h.check_site("t", top.as_bytes(), tree.root_node(), 0..5, Some(&re)), Ok(()));
     }
 }

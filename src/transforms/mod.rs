@@ -21,7 +21,7 @@ use tree_sitter::Node;
 pub use ctx::{Assignment, Ctx};
 pub use spec::{OptionKind, OptionSpec, OptionValues, Spec, SpecError};
 
-use crate::edits::Fix;
+use crate::pipeline::edits::Fix;
 
 /// An option value that does not fit the transform.
 #[derive(Debug, Error)]
@@ -38,7 +38,7 @@ pub trait Transform: Send + Sync {
     /// Appends the sites (and the candidates left alone) found in one file.
     fn run(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>);
 
-    /// After a partial parse (see `crate::blocks`): whether these findings
+    /// After a partial parse (see `crate::partial`): whether these findings
     /// could depend on the blanked text, so the file must be parsed whole.
     /// `mentioned(word, within)` tells whether a blanked body starting inside
     /// the byte range `within` spells `word` (as a whole word).
@@ -169,7 +169,7 @@ impl ExceptionRef {
         &self,
         ctx: &Ctx<'_>,
         at: Node<'_>,
-        header: &mut Vec<crate::edits::HeaderItem>,
+        header: &mut Vec<crate::pipeline::edits::HeaderItem>,
     ) -> Result<String, String> {
         let resolved = ctx.resolver().resolve_name(self.name(), at);
         match self {
@@ -180,9 +180,9 @@ impl ExceptionRef {
             }
             ExceptionRef::Import { module, name } => match resolved {
                 Some(p) if p == format!("{module}.{name}") => {}
-                Some(p) if p == format!("builtins.{name}") => {
-                    header.push(crate::edits::HeaderItem::Import { statement: format!("from {module} import {name}") })
-                }
+                Some(p) if p == format!("builtins.{name}") => header.push(crate::pipeline::edits::HeaderItem::Import {
+                    statement: format!("from {module} import {name}"),
+                }),
                 _ => return Err(format!("`{name}` is already bound to something other than `{module}:{name}`")),
             },
         }

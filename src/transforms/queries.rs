@@ -38,7 +38,7 @@ impl QuerySet {
             spans.push(start..source.len());
             source.push('\n');
         }
-        let query = Query::new(&crate::parse::language(), &source).ok()?;
+        let query = Query::new(&crate::python::parse::language(), &source).ok()?;
         // Patterns keep their source order, so each spec's are contiguous.
         let patterns = spans
             .iter()

@@ -154,10 +154,8 @@ impl Spec {
     /// each of them.
     pub fn load(file: &str, toml_text: &str, captures: &'static [&'static str]) -> Result<Spec, SpecError> {
         let spec = Spec::load_lazily(file, toml_text, captures)?;
-        let query = Query::new(&crate::parse::language(), &spec.query_source).map_err(|e| SpecError::Field {
-            file: file.into(),
-            field: "query".into(),
-            problem: format!("does not compile: {e}"),
+        let query = Query::new(&crate::python::parse::language(), &spec.query_source).map_err(|e| {
+            SpecError::Field { file: file.into(), field: "query".into(), problem: format!("does not compile: {e}") }
         })?;
         if let Some(name) = captures.iter().find(|n| query.capture_index_for_name(n).is_none()) {
             return Err(missing_capture(file, name));
@@ -250,7 +248,7 @@ impl Spec {
     /// time [`super::queries::QuerySet`] serves the embedded specs instead.
     pub fn query(&self) -> &Query {
         self.query.get_or_init(|| {
-            Query::new(&crate::parse::language(), &self.query_source)
+            Query::new(&crate::python::parse::language(), &self.query_source)
                 .unwrap_or_else(|e| panic!("{}: field `query` does not compile: {e}", self.id))
         })
     }

@@ -11,8 +11,8 @@
 
 use std::path::Path;
 
-use tame::engine::{Options, Shortcuts};
-use tame::oracle;
+use tame::pipeline::engine::{Options, Shortcuts};
+use tame::pipeline::oracle;
 use tame::transforms::{self, Transform};
 
 use crate::common::*;
@@ -301,7 +301,7 @@ fn fixture_chunks() -> (Vec<String>, Vec<String>) {
         files.sort();
         for file in files.iter().filter(|p| p.extension().is_some_and(|x| x == "py")) {
             let Ok(text) = std::fs::read_to_string(file) else { continue };
-            let tree = tame::parse::parse(&text).unwrap();
+            let tree = tame::python::parse::parse(&text).unwrap();
             let root = tree.root_node();
             let mut cursor = root.walk();
             for node in root.named_children(&mut cursor) {
@@ -340,7 +340,7 @@ fn modules_generated_from_the_fixtures_find_the_same_with_and_without_shortcuts(
             _ => text,
         };
         // Only clean inputs: a partial parse may see fewer error regions.
-        if tame::parse::parse(&text).unwrap().root_node().has_error() {
+        if tame::python::parse::parse(&text).unwrap().root_node().has_error() {
             continue;
         }
         compared += 1;
@@ -398,7 +398,7 @@ fn a_query_without_a_capture_the_analysis_reads_is_rejected_when_loaded() {
 /// neither the prefilter, nor partial parsing, nor the engine. The oracle
 /// covers it as it covers the built-in ones, and catches its wrong hint.
 mod dummy {
-    use tame::edits::{Applicability, Edit, Fix};
+    use tame::pipeline::edits::{Applicability, Edit, Fix};
     use tame::transforms::{Ctx, Finding, FindingKind, Spec, Transform};
 
     use super::*;

@@ -1,4 +1,4 @@
-//! Property tests of the per-file pipeline (`tame::engine::process`, the
+//! Property tests of the per-file pipeline (`tame::pipeline::engine::process`, the
 //! code every `tame fix` runs) over Python modules generated from fragments:
 //! wait loops, service loops, already-bounded loops, driver loaders, noise
 //! statements and comments, in LF/CRLF/mixed line endings, space or tab
@@ -10,7 +10,7 @@
 //! - The output parses without error regions when the input did.
 
 use proptest::prelude::*;
-use tame::engine::{self, Options, Processed, Shortcuts};
+use tame::pipeline::engine::{self, Options, Processed, Shortcuts};
 use tame::transforms::{self, FindingKind, Transform};
 
 fn all_transforms() -> Vec<Box<dyn Transform>> {
@@ -144,7 +144,7 @@ fn lines(bytes: &[u8]) -> Vec<&[u8]> {
 
 fn has_errors(bytes: &[u8]) -> bool {
     let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).unwrap();
-    tame::parse::parse(text).unwrap().root_node().has_error()
+    tame::python::parse::parse(text).unwrap().root_node().has_error()
 }
 
 proptest! {
@@ -229,7 +229,7 @@ proptest! {
         let Some(fixed) = first.output else { return Ok(()) };
         let errors = |b: &[u8]| {
             let text = std::str::from_utf8(b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)).unwrap();
-            tame::parse::error_ranges(&tame::parse::parse(text).unwrap()).len()
+            tame::python::parse::error_ranges(&tame::python::parse::parse(text).unwrap()).len()
         };
         prop_assert!(errors(&fixed) <= errors(&broken), "new error regions:\n{}", String::from_utf8_lossy(&fixed));
         let second = engine::process(&fixed, &t, FIX).unwrap();

@@ -173,7 +173,7 @@ fn binary_files_and_nul_bytes_are_reported_and_left_alone() {
 /// Error regions (ERROR/MISSING nodes) of Python text, via tame's parser.
 fn error_regions(bytes: &[u8]) -> usize {
     let text = std::str::from_utf8(bytes).unwrap();
-    tame::parse::error_ranges(&tame::parse::parse(text).unwrap()).len()
+    tame::python::parse::error_ranges(&tame::python::parse::parse(text).unwrap()).len()
 }
 
 #[test]

@@ -11,13 +11,13 @@
 //! alone (a missed rewrite), while a false "unbounded" would put a second
 //! bound on code that already has one, which a reviewer rejects.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 use regex::Regex;
 use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::exits::Exit;
-use crate::parse::ancestors;
+use crate::python::parse::ancestors;
 use crate::python::{enclosing_function_in, is_scope};
 use crate::transforms::Ctx;
 

@@ -8,7 +8,7 @@
 //! The checks run from the most specific reason to leave a loop alone to the
 //! most general, so `check --explain` shows the most telling evidence.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 use tree_sitter::Node;
 
 use super::bounds::{self, first_line, line};

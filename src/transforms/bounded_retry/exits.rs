@@ -5,11 +5,11 @@
 //! not walked, and a `break`/`continue` belongs to its innermost loop. A
 //! `return` or `raise` in a nested loop does leave this loop, so it counts.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 use tree_sitter::Node;
 
-use crate::parse::{ancestors, walk};
 use crate::python::is_scope;
+use crate::python::parse::{ancestors, walk};
 use crate::transforms::Ctx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! and owns the per-file choices: the name of the `time` module and the
 //! names each loop introduces.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 mod bounds;
 pub mod classify;
 mod exits;
@@ -19,7 +19,7 @@ use tree_sitter::Node;
 
 use classify::Class;
 
-use crate::edits::HeaderItem;
+use crate::pipeline::edits::HeaderItem;
 use crate::python::enclosing_function_in;
 use crate::transforms::{Ctx, ExceptionRef, Finding, FindingKind, OptionError, OptionValues, Spec, Transform, opt};
 

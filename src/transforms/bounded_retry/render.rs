@@ -15,11 +15,11 @@
 //! a `while True:` loop never ran; the `raise` becomes its first statement,
 //! so it still never runs.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 use tree_sitter::Node;
 
 use super::{BoundedRetry, Candidate, LoopNames};
-use crate::edits::{Applicability, Edit, Fix, HeaderItem};
+use crate::pipeline::edits::{Applicability, Edit, Fix, HeaderItem};
 use crate::python::{line_indent, line_start, next_line_start};
 use crate::transforms::Ctx;
 

@@ -3,7 +3,7 @@
 //! child process or thread does. Such loops sleep between items or checks,
 //! but a bound would cut real work short, so they are left alone.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 use tree_sitter::Node;
 
 use super::bounds::{assignments_to, first_line, line};

@@ -4,7 +4,7 @@
 //! entry point, typically). Callers in other files are not listed: the
 //! engine runs transforms one file at a time.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 use tree_sitter::Node;
 
 use super::ID;

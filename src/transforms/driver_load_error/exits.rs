@@ -2,7 +2,7 @@
 //! only call `sys.exit`, `exit` or `quit`, resolved through imports so
 //! `from sys import exit as die` counts and a local `def exit` does not.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 use tree_sitter::Node;
 
 use crate::transforms::Ctx;
@@ -151,8 +151,8 @@ mod tests {
     /// `(is_status, is_success)` of the exit in `stmt`.
     fn classify(stmt: &str) -> (bool, bool) {
         let src = format!("import sys\n{stmt}\n");
-        let tree = crate::parse::parse(&src).unwrap();
-        let indent = crate::source::Indent::known("    ");
+        let tree = crate::python::parse::parse(&src).unwrap();
+        let indent = crate::pipeline::source::Indent::known("    ");
         let ctx = Ctx::new(&src, &tree, &indent, "\n");
         let node = ctx.root().named_child(1).unwrap();
         let exit = exit_of(&ctx, node).expect("an exit");

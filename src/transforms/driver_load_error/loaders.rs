@@ -6,7 +6,7 @@
 //! `try` is an optional dependency, and exiting when it is missing is a
 //! packaging decision, not a driver-loading failure.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 use std::cell::Cell;
 
 use tree_sitter::Node;
@@ -313,8 +313,8 @@ mod tests {
 
     /// What the first `try` of `src` loads: "driver", "fixed" or "nothing".
     fn loads(src: &str) -> &'static str {
-        let tree = crate::parse::parse(src).unwrap();
-        let indent = crate::source::Indent::known("    ");
+        let tree = crate::python::parse::parse(src).unwrap();
+        let indent = crate::pipeline::source::Indent::known("    ");
         let ctx = Ctx::new(src, &tree, &indent, "\n");
         let mut found = None;
         ctx.walk(ctx.root(), |_| true, |n| found = found.or(Some(n).filter(|n| n.kind_fast() == "try_statement")));
@@ -362,8 +362,8 @@ mod tests {
     fn entry_points() {
         let src = "import click\ndef main():\n    a\ndef cli_main():\n    b\n@click.command()\ndef run():\n    c\n\
                    def load_driver():\n    d\nif __name__ == '__main__':\n    e\n";
-        let tree = crate::parse::parse(src).unwrap();
-        let indent = crate::source::Indent::known("    ");
+        let tree = crate::python::parse::parse(src).unwrap();
+        let indent = crate::pipeline::source::Indent::known("    ");
         let ctx = Ctx::new(src, &tree, &indent, "\n");
         let mut got = Vec::new();
         ctx.walk(

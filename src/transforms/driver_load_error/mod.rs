@@ -14,7 +14,7 @@
 //! reported as skipped with the reason, and the call sites of rewritten
 //! functions are listed ([`callers`]), so `check --explain` shows both.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 mod callers;
 mod context;
 mod exits;
@@ -33,8 +33,8 @@ use render::{
     Around, Callback, HandlerNames, docstring, docstring_edit, enclosing_handler, exception_name, replacement,
 };
 
-use crate::edits::{Applicability, Fix};
-use crate::parse::ancestors;
+use crate::pipeline::edits::{Applicability, Fix};
+use crate::python::parse::ancestors;
 use crate::python::{enclosing_function_in, is_scope};
 use crate::transforms::{Ctx, ExceptionRef, Finding, FindingKind, OptionError, OptionValues, Spec, Transform, opt};
 
@@ -137,7 +137,7 @@ impl Transform for DriverLoadError {
         findings.iter().filter(|f| f.transform == ID && matches!(f.kind, FindingKind::Site(_))).any(|f| {
             let node = ctx.root().descendant_for_byte_range(f.range.start, f.range.start);
             let func = node.and_then(|n| {
-                crate::parse::ancestors(ctx.root(), n)
+                crate::python::parse::ancestors(ctx.root(), n)
                     .into_iter()
                     .rev()
                     .find(|a| a.kind_fast() == "function_definition")
@@ -452,7 +452,7 @@ impl DriverLoadError {
         let mut header = Vec::new();
         let name = exception_name(ctx, &self.exception, &self.base, exit.stmt, &mut header)?;
         let text = replacement(ctx, exit, around, &name, names, &mut edits)?;
-        edits.push(crate::edits::Edit::replace(exit.stmt.byte_range(), text));
+        edits.push(crate::pipeline::edits::Edit::replace(exit.stmt.byte_range(), text));
         if let Some(f) = enclosing_function_in(ctx.root(), exit.stmt) {
             edits.extend(docstring_edit(ctx, f, &name));
         }

@@ -2,14 +2,14 @@
 //! the exception's name (defined, reused or imported), the handler binding,
 //! the message kept or rebuilt from what is in scope, and the docstring.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 use std::cell::{Cell, RefCell};
 
 use regex::Regex;
 use tree_sitter::Node;
 
 use super::exits::{Exit, is_status};
-use crate::edits::{Edit, HeaderItem};
+use crate::pipeline::edits::{Edit, HeaderItem};
 use crate::python::bindings::Scope;
 use crate::python::{enclosing_function_in, is_scope, line_indent, line_start};
 use crate::transforms::{Ctx, ExceptionRef};

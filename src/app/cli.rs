@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{self, ConfigError, Effective, FileConfig, Overrides};
+use crate::app::config::{self, ConfigError, Effective, FileConfig, Overrides};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -12,7 +12,7 @@ use crate::config::{self, ConfigError, Effective, FileConfig, Overrides};
     version,
     about = "Rewrite risky Python patterns at scale: unbounded wait loops become bounded retries, \
              SystemExit in driver loading becomes a typed exception.",
-    after_help = crate::exit_code::HELP
+    after_help = crate::app::exit_code::HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -198,14 +198,14 @@ pub enum Format {
 
 impl Common {
     /// The shortcuts the pipeline may take.
-    pub fn shortcuts(&self) -> crate::engine::Shortcuts {
+    pub fn shortcuts(&self) -> crate::pipeline::engine::Shortcuts {
         if self.no_shortcuts {
-            return crate::engine::Shortcuts::NONE;
+            return crate::pipeline::engine::Shortcuts::NONE;
         }
-        crate::engine::Shortcuts {
+        crate::pipeline::engine::Shortcuts {
             prefilter: !self.no_prefilter,
             partial: !self.no_partial,
-            ..crate::engine::Shortcuts::ALL
+            ..crate::pipeline::engine::Shortcuts::ALL
         }
     }
 

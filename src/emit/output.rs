@@ -6,8 +6,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::edits::Applicability;
-use crate::engine::Located;
+use crate::pipeline::edits::Applicability;
+use crate::pipeline::engine::Located;
 use crate::transforms::FindingKind;
 
 /// The outcome of one file, as the runner hands it to output.
@@ -140,8 +140,8 @@ pub fn check_json(out: &mut impl Write, files: &[&FileOutcome], walk_errors: &[(
                         .header
                         .iter()
                         .map(|h| match h {
-                            crate::edits::HeaderItem::Import { statement } => statement.as_str(),
-                            crate::edits::HeaderItem::Definition { text, .. } => text.as_str(),
+                            crate::pipeline::edits::HeaderItem::Import { statement } => statement.as_str(),
+                            crate::pipeline::edits::HeaderItem::Definition { text, .. } => text.as_str(),
                         })
                         .collect(),
                 }),

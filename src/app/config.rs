@@ -65,7 +65,7 @@ pub fn discover(start: &Path) -> Result<FileConfig, ConfigError> {
 /// Loads `path`; for a `pyproject.toml`, the `[tool.tame]` table (if absent,
 /// the result has `path: None`).
 pub fn load(path: &Path, pyproject: bool) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| file_err(path, crate::walk::describe_io(&e)))?;
+    let text = std::fs::read_to_string(path).map_err(|e| file_err(path, crate::app::walk::describe_io(&e)))?;
     let doc: toml::Table = toml::from_str(&text).map_err(|e| file_err(path, format!("invalid TOML: {e}")))?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let (table, prefix) = if pyproject {

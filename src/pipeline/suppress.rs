@@ -4,7 +4,7 @@
 //! Like Ruff's `noqa`, a comment that suppresses nothing is reported (by
 //! `check --explain`), so stale suppressions do not pile up.
 
-use crate::parse::KindFast;
+use crate::python::parse::KindFast;
 use tree_sitter::Tree;
 
 use crate::transforms::{Finding, FindingKind};
@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn comments_in_strings_do_not_count() {
         let text = "s = '# tame: ignore'\nwhile True:  # tame: ignore[bounded-retry]\n    pass\n";
-        let tree = crate::parse::parse(text).unwrap();
+        let tree = crate::python::parse::parse(text).unwrap();
         let found = parse_comments(text, &tree);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].line, 1);

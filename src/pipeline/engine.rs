@@ -7,12 +7,12 @@
 
 use thiserror::Error;
 
-use crate::edits::{self, Fix};
-use crate::parse::{self, ParseError};
-use crate::prefilter;
-use crate::source::{Indent, Source, SourceError, line_cols};
+use crate::pipeline::edits::{self, Fix};
+use crate::pipeline::prefilter;
+use crate::pipeline::source::{Indent, Source, SourceError, line_cols};
+use crate::pipeline::verify::{self, VerifyError};
+use crate::python::parse::{self, ParseError};
 use crate::transforms::{Ctx, Finding, FindingKind, Transform};
-use crate::verify::{self, VerifyError};
 
 /// How many rounds of fixes a file may need (fixes dropped for overlapping an
 /// earlier one get another chance in the next round).
@@ -27,7 +27,7 @@ pub enum FileError {
     #[error(transparent)]
     Verify(#[from] VerifyError),
     #[error("the rewritten text holds characters the file's encoding ({0:?}) cannot represent")]
-    Encode(crate::source::Encoding),
+    Encode(crate::pipeline::source::Encoding),
     #[error("fixes did not converge after {MAX_ROUNDS} rounds")]
     NoFixpoint,
     /// A transform's hint would have ruled out one of its sites: a bug in
@@ -57,7 +57,7 @@ pub struct Processed {
     /// Whether the prefilter (or the block scan: no block can hold a
     /// candidate) ruled the file out without parsing it.
     pub prefiltered: bool,
-    /// Whether only part of the file was parsed (see [`crate::blocks`]).
+    /// Whether only part of the file was parsed (see [`crate::partial`]).
     pub partial: bool,
 }
 
@@ -84,7 +84,7 @@ pub struct Shortcuts {
     /// Skip transforms whose trigger literals the file lacks.
     pub prefilter: bool,
     /// Parse only the top-level blocks that can hold a candidate when every
-    /// active transform allows it (see [`crate::blocks`]).
+    /// active transform allows it (see [`crate::partial`]).
     pub partial: bool,
     /// Run each query only where the hints say candidates can be.
     pub focus: bool,
@@ -124,7 +124,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
             return Ok(Processed { prefiltered: true, ..Processed::default() });
         }
         let source = Source::decode(bytes)?;
-        if let Some(line) = crate::suppress::file_ignored(&source.text) {
+        if let Some(line) = crate::pipeline::suppress::file_ignored(&source.text) {
             // Reported whether or not a transform could match, as below.
             return Ok(Processed { findings: vec![file_ignored(line)], prefiltered: true, ..Processed::default() });
         }
@@ -132,12 +132,12 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         let tree = parse::parse(&source.text)?;
         let ids: Vec<&str> = transforms.iter().map(|t| t.spec().id.as_str()).collect();
         let mut findings = Vec::new();
-        crate::suppress::apply(&source.text, &tree, &mut findings, &ids, true);
+        crate::pipeline::suppress::apply(&source.text, &tree, &mut findings, &ids, true);
         let located = locate(&source.text, findings);
         return Ok(Processed { findings: located, prefiltered: true, ..Processed::default() });
     }
     let source = Source::decode(bytes)?;
-    if let Some(line) = crate::suppress::file_ignored(&source.text) {
+    if let Some(line) = crate::pipeline::suppress::file_ignored(&source.text) {
         return Ok(Processed { findings: vec![file_ignored(line)], ..Processed::default() });
     }
     let eol = source.line_ending.as_str();
@@ -236,7 +236,7 @@ struct Round0 {
 }
 
 /// The partial-parsing fast path: parse a reduced text in which top-level
-/// bodies that cannot hold a candidate are blanked (see [`crate::blocks`]).
+/// bodies that cannot hold a candidate are blanked (see [`crate::partial`]).
 /// Offsets are those of the whole file, so the edits apply to it directly.
 /// Returns `None` (parse the whole file) when a transform needs the whole
 /// file, the file has suppression comments, or the reduced text has errors.
@@ -247,7 +247,7 @@ fn partial(
     eol: &str,
     opts: Options,
 ) -> Result<Option<Round0>, FileError> {
-    let mut keep: Vec<crate::blocks::KeepSet<'_>> = Vec::with_capacity(active.len());
+    let mut keep: Vec<crate::partial::KeepSet<'_>> = Vec::with_capacity(active.len());
     let bytes = source.text.as_bytes();
     for t in active {
         // Definitions that can hold only candidates left alone need no
@@ -261,8 +261,8 @@ fn partial(
     if memchr::memmem::find(source.text.as_bytes(), prefilter::SUPPRESSION).is_some() {
         return Ok(None);
     }
-    let Some(crate::blocks::Reduced { text, skip, blanked, bound, imports, matched }) =
-        crate::blocks::reduce_with(&source.text, &keep)
+    let Some(crate::partial::Reduced { text, skip, blanked, bound, imports, matched }) =
+        crate::partial::reduce_with(&source.text, &keep)
     else {
         return Ok(None);
     };
@@ -369,7 +369,7 @@ fn collect_findings(
     }
     if may_suppress {
         let ids: Vec<&str> = active.iter().map(|t| t.spec().id.as_str()).collect();
-        crate::suppress::apply(ctx.tree_text(), ctx.tree(), &mut findings, &ids, first_round);
+        crate::pipeline::suppress::apply(ctx.tree_text(), ctx.tree(), &mut findings, &ids, first_round);
     }
     for f in &mut findings {
         let touches = |r: &std::ops::Range<usize>| match &f.kind {

@@ -248,14 +248,14 @@ mod tests {
         let out = reduced.text.unwrap();
         assert_eq!(out.len(), src.len());
         assert!(reduced.skip.iter().all(|r| out[r.clone()].trim().is_empty()), "only blanks are skipped");
-        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
         assert!(out.starts_with("import time\n\n0;  a=0 "), "a stub binds `a`: {out}");
         assert!(!out.contains("fake"), "{out}");
         let module = crate::python::bindings::Scope::collect(tree.root_node(), &out);
         assert!(module.binds("a") && module.binds("b") && module.binds("time"));
         assert!(out.contains("def b():\n    while True:\n        time.sleep(1)\n"), "{out}");
-        let tree = crate::parse::parse(&out).unwrap();
+        let tree = crate::python::parse::parse(&out).unwrap();
         assert!(!tree.root_node().has_error(), "{out}");
     }
 
@@ -268,7 +268,7 @@ mod tests {
         assert!(out.contains("    0;  a=0 "), "{out}");
         assert!(out.contains("    x = 1\n"), "{out}");
         assert!(out.contains("    def b(self):\n        while True:\n            pass\n"), "{out}");
-        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
     }
 
@@ -310,7 +310,7 @@ mod tests {
         assert!(out.contains("\nclass B:\n    0"), "{out}");
         assert!(out.contains("\ndef c(x=(n := 2)):\n    0"), "{out}");
         assert!(out.contains("\n0;    D=0 "), "{out}");
-        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
         let module = crate::python::bindings::Scope::collect(tree.root_node(), &out);
         assert!(["a", "B", "c", "D"].iter().all(|name| module.binds(name)));
@@ -329,7 +329,7 @@ mod tests {
         assert!(out.contains("    @staticmethod\n    def wait():"), "a kept member keeps its decorator: {out}");
         assert!(reduced.blanked.iter().any(|r| src[r.clone()].starts_with("@mock.patch('a.b',")));
         assert!(reduced.skip.iter().all(|r| out[r.clone()].trim().is_empty()));
-        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
         // A decorator line that opens a definition at column 0 inside its
         // brackets means the scanner is lost: the decorators stay.
@@ -346,7 +346,7 @@ mod tests {
         let out = reduced.text.unwrap();
         assert!(out.contains("\n    0;  a=0 ") && !out.contains("b=0"), "{out}");
         assert!(reduced.bound.is_empty(), "class members bind nothing in the module");
-        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
     }
 
@@ -363,7 +363,7 @@ mod tests {
         // `a`'s body and the two dropped blocks are one skipped range.
         assert_eq!(reduced.skip.len(), 1, "{:?}", reduced.skip);
         assert!(reduced.skip.iter().all(|r| out[r.clone()].trim().is_empty()));
-        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
         assert_eq!(tree.root_node().named_child_count(), 4, "import, stub (2 statements), b");
         // The module scope binds the dropped names: `sleep` is no longer `time.sleep`.
@@ -387,10 +387,10 @@ mod tests {
         imports.sort();
         let expected = [("json", "json"), ("nap", "time.sleep"), ("os", "os")];
         assert_eq!(imports, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
-        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
         // New imports still go after the header's last import.
-        let whole = crate::parse::parse(src).unwrap();
+        let whole = crate::python::parse::parse(src).unwrap();
         let at = crate::python::header::insertion_point(whole.root_node(), src);
         assert_eq!(crate::python::header::insertion_point(tree.root_node(), &out), at);
         // The module scope sees the left-out imports as imports.
@@ -418,8 +418,8 @@ mod tests {
         assert!(out.contains("from os import path"), "the last import of its run stays: {out}");
         let names: Vec<&str> = reduced.bound.iter().map(|r| &src[r.clone()]).collect();
         assert_eq!(names, ["Y", "Z"]);
-        let tree = crate::parse::parse_skipping(&out, &reduced.skip).unwrap();
-        let whole = crate::parse::parse(src).unwrap();
+        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let whole = crate::python::parse::parse(src).unwrap();
         let at = crate::python::header::insertion_point(whole.root_node(), src);
         assert_eq!(crate::python::header::insertion_point(tree.root_node(), &out), at);
         // A candidate at module level may read the statements before it: all stay.

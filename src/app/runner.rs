@@ -6,11 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::cli::Common;
-use crate::config::Effective;
-use crate::output::{FileOutcome, ParseKind, Summary};
+use crate::app::cli::Common;
+use crate::app::config::Effective;
+use crate::app::{exit_code, walk};
+use crate::display_path;
+use crate::emit::output::{FileOutcome, ParseKind, Summary};
+use crate::emit::{diff, write};
+use crate::pipeline::engine;
 use crate::transforms::{FindingKind, Transform};
-use crate::{diff, display_path, engine, exit_code, walk, write};
 
 /// What a file run is asked to do.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -27,7 +30,7 @@ pub struct Profile {
 }
 
 /// Resolves the configuration of every root (grouping roots that share a file).
-pub fn profiles(common: &Common) -> Result<Vec<Profile>, crate::config::ConfigError> {
+pub fn profiles(common: &Common) -> Result<Vec<Profile>, crate::app::config::ConfigError> {
     let roots = if common.paths.is_empty() { vec![PathBuf::from(".")] } else { common.paths.clone() };
     let mut out: Vec<Profile> = Vec::new();
     for root in roots {

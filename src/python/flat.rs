@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use tree_sitter::Node;
 
-/// A subtree's nodes in document order (what [`crate::parse::walk`] visits
+/// A subtree's nodes in document order (what [`crate::python::parse::walk`] visits
 /// when it descends everywhere).
 pub struct Flat<'t> {
     nodes: Vec<Node<'t>>,
@@ -66,7 +66,7 @@ impl<'t> Flat<'t> {
         None
     }
 
-    /// [`crate::parse::walk`] from the node at `i`.
+    /// [`crate::python::parse::walk`] from the node at `i`.
     fn walk_from(&self, i: usize, mut descend: impl FnMut(Node<'t>) -> bool, mut visit: impl FnMut(Node<'t>)) {
         let end = self.ends[i];
         let mut k = i;
@@ -88,7 +88,7 @@ pub struct Walks<'t> {
 }
 
 impl<'t> Walks<'t> {
-    /// [`crate::parse::walk`], over a subtree walked before if `node` is in
+    /// [`crate::python::parse::walk`], over a subtree walked before if `node` is in
     /// one (else this one, kept for the next walks).
     pub fn walk(&self, node: Node<'t>, descend: impl FnMut(Node<'t>) -> bool, visit: impl FnMut(Node<'t>)) {
         // The latest subtrees first: an analysis walks one loop or function
@@ -111,7 +111,7 @@ impl<'t> Walks<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{KindFast, parse, walk};
+    use crate::python::parse::{KindFast, parse, walk};
 
     const SRC: &str = "import time\n\n\nclass A(object):\n    # a comment\n    def f(self, x=(1, 2)):\n        while True:\n            if x:\n                return [y for y in x]\n            time.sleep(1)\n\n\ndef g():\n    def h(): pass\n    return lambda: h()\n";
 

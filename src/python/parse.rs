@@ -52,7 +52,7 @@ pub fn parse(text: &str) -> Result<Tree, ParseError> {
 }
 
 /// Parses `text` without reading the byte ranges in `skip` (sorted, disjoint;
-/// they must hold only blanks, see [`crate::blocks`]). Nodes keep the
+/// they must hold only blanks, see [`crate::partial`]). Nodes keep the
 /// document's offsets.
 pub fn parse_skipping(text: &str, skip: &[Range<usize>]) -> Result<Tree, ParseError> {
     if skip.is_empty() {

@@ -5,13 +5,13 @@
 //! derived from each transform's [`Hints`](crate::transforms::hints::Hints),
 //! and a hint that is too narrow makes sites vanish without any other test
 //! failing. The reference mode takes no shortcut and checks every site
-//! against every hint ([`crate::engine::Shortcuts::NONE`]), so comparing the
+//! against every hint ([`crate::pipeline::engine::Shortcuts::NONE`]), so comparing the
 //! two catches both a lost site and a hint that would lose one. The oracle
 //! test (`tests/cli/oracle.rs`) runs this over every fixture of every
 //! registered transform and over modules generated from those fixtures; the
 //! fuzz target runs it over arbitrary bytes.
 
-use crate::engine::{self, FileError, Options, Shortcuts};
+use crate::pipeline::engine::{self, FileError, Options, Shortcuts};
 use crate::transforms::{FindingKind, Transform};
 
 /// The three ways the CLI runs the pipeline, as (name, options with every

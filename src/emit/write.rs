@@ -24,7 +24,7 @@ pub enum WriteError {
 }
 
 fn io(e: std::io::Error) -> WriteError {
-    WriteError::Io(crate::walk::describe_io(&e))
+    WriteError::Io(crate::app::walk::describe_io(&e))
 }
 
 /// Replaces `path`'s content `original` with `new`, atomically.

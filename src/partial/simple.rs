@@ -220,7 +220,7 @@ mod tests {
     /// What tree-sitter and `Scope` make of the same statement: `None` if it
     /// does not parse cleanly.
     fn from_tree(stmt: &str) -> Option<Vec<(String, String)>> {
-        let tree = crate::parse::parse(stmt).unwrap();
+        let tree = crate::python::parse::parse(stmt).unwrap();
         if tree.root_node().has_error() {
             return None;
         }
@@ -295,7 +295,7 @@ mod tests {
     fn accepted_assignments_bind_their_name_only() {
         for stmt in ["X = 1\n", "LOG = logging.getLogger(__name__)\n", "ALL = [a for a in b]\n", "F = lambda y: y\n"] {
             let name = assigned_name(stmt.as_bytes()).unwrap();
-            let tree = crate::parse::parse(stmt).unwrap();
+            let tree = crate::python::parse::parse(stmt).unwrap();
             assert!(!tree.root_node().has_error());
             let scope = Scope::collect(tree.root_node(), stmt);
             assert!(scope.binds(name) && scope.lookup(name) == Some(Err(())), "{stmt}");

@@ -13,7 +13,7 @@ use aho_corasick::AhoCorasick;
 
 use crate::transforms::{Transform, spec::Spec, specs};
 
-/// The spelling every suppression comment contains (see [`crate::suppress`]).
+/// The spelling every suppression comment contains (see [`crate::pipeline::suppress`]).
 pub const SUPPRESSION: &[u8] = b"tame: ignore";
 
 /// Whether `bytes` holds the gate literal of some spec, or [`SUPPRESSION`].

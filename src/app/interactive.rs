@@ -7,10 +7,11 @@
 
 use std::io::{BufRead, Write};
 
-use crate::edits::Fix;
-use crate::runner::Work;
+use crate::app::runner::Work;
+use crate::emit::diff;
+use crate::pipeline::edits::Fix;
+use crate::pipeline::engine;
 use crate::transforms::FindingKind;
-use crate::{diff, engine};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Answer {

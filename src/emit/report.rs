@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use crate::runner::{Mode, Processed, Profile};
-use crate::source::Source;
+use crate::app::runner::{Mode, Processed, Profile};
+use crate::pipeline::source::Source;
 use crate::transforms::FindingKind;
 
 /// One row of the changed-sites table.
@@ -20,7 +20,7 @@ struct Row {
 /// The function enclosing byte `at` of `bytes`, by parsing the file again.
 fn function_at(bytes: &[u8], line: usize, col: usize) -> String {
     let Ok(src) = Source::decode(bytes) else { return String::new() };
-    let Ok(tree) = crate::parse::parse(&src.text) else { return String::new() };
+    let Ok(tree) = crate::python::parse::parse(&src.text) else { return String::new() };
     let point = tree_sitter::Point { row: line.saturating_sub(1), column: col.saturating_sub(1) };
     tree.root_node()
         .descendant_for_point_range(point, point)

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use crate::output::FileOutcome;
+use crate::emit::output::FileOutcome;
 use crate::transforms::{self, FindingKind};
 
 fn region((sl, sc): (usize, usize), (el, ec): (usize, usize)) -> Value {

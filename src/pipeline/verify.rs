@@ -4,7 +4,7 @@
 use thiserror::Error;
 use tree_sitter::Tree;
 
-use crate::parse;
+use crate::python::parse;
 
 #[derive(Debug, Error)]
 pub enum VerifyError {
