@@ -79,8 +79,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             let format = args.format;
             let explain = args.explain;
             // Only these outputs show the candidates left alone.
-            let show_skipped = explain || format == Format::Json;
-            run_files(&mut out, &args.common, Mode::Check, false, show_skipped, |out, processed, _| {
+            let show_left_alone = explain || format == Format::Json;
+            run_files(&mut out, &args.common, Mode::Check, false, show_left_alone, |out, processed, _| {
                 let files: Vec<&output::FileOutcome> = processed.work.iter().map(|w| &w.outcome).collect();
                 match format {
                     Format::Text => output::check_text(out, &files, explain),
@@ -156,8 +156,8 @@ fn run_files<W: Write>(
     common: &Common,
     mode: Mode,
     keep_originals: bool,
-    show_skipped: bool,
-    emit: impl FnOnce(&mut W, &mut runner::Processed, &[runner::Profile]) -> std::io::Result<()>,
+    show_left_alone: bool,
+    emit: impl FnOnce(&mut W, &mut runner::RunResult, &[runner::Profile]) -> std::io::Result<()>,
 ) -> Result<u8> {
     let profiles = match runner::profiles(common) {
         Ok(p) => p,
@@ -172,7 +172,7 @@ fn run_files<W: Write>(
             eprintln!("tame: configuration file: {file}");
         }
     }
-    let mut processed = runner::process_all(common, &profiles, mode, keep_originals, show_skipped);
+    let mut processed = runner::process_all(common, &profiles, mode, keep_originals, show_left_alone);
     emit(out, &mut processed, &profiles)?;
     out.flush()?;
     Ok(runner::finish(&processed, mode, common.quiet, common.verbose, &mut std::io::stderr().lock()))

@@ -64,7 +64,7 @@ pub fn review(
             .iter()
             .filter_map(|l| match &l.finding.kind {
                 FindingKind::Site(fix) => Some((l.start.0, fix)),
-                FindingKind::Skipped { .. } => None,
+                FindingKind::LeftAlone { .. } => None,
             })
             .collect();
         let mut accepted: Vec<&Fix> = Vec::new();

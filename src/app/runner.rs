@@ -53,7 +53,7 @@ pub struct Work {
 }
 
 /// The result of processing every file.
-pub struct Processed {
+pub struct RunResult {
     /// Files with something to report. Files with no finding, change or
     /// error are only counted (unless every file is kept for a report), so
     /// memory grows with the findings, not with the tree.
@@ -67,17 +67,17 @@ pub struct Processed {
 
 /// Processes every file of every profile. `keep_originals` keeps each
 /// changed file's original bytes (for reports and interactive review).
-/// `show_skipped`: whether the output shows the candidates left alone.
+/// `show_left_alone`: whether the output shows the candidates left alone.
 pub fn process_all(
     common: &Common,
     profiles: &[Profile],
     mode: Mode,
     keep_originals: bool,
-    show_skipped: bool,
-) -> Processed {
+    show_left_alone: bool,
+) -> RunResult {
     let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let opts =
-        engine::Options { shortcuts: common.shortcuts(), apply: mode != Mode::Check, show_left_alone: show_skipped };
+        engine::Options { shortcuts: common.shortcuts(), apply: mode != Mode::Check, show_left_alone: show_left_alone };
     let results: Mutex<Vec<Work>> = Mutex::new(Vec::new());
     let counts: [AtomicUsize; 3] = Default::default();
     let scanned = AtomicUsize::new(0);
@@ -143,7 +143,7 @@ pub fn process_all(
     work.sort_by(|a, b| a.outcome.display.cmp(&b.outcome.display).then_with(|| a.path.cmp(&b.path)));
     let parse_counts = counts.map(AtomicUsize::into_inner);
     let walk_errors = walk_errors.iter().map(|e| (display_path(&e.path), e.message.clone())).collect();
-    Processed { work, walk_errors, symlinks, scanned: scanned.into_inner(), parse_counts }
+    RunResult { work, walk_errors, symlinks, scanned: scanned.into_inner(), parse_counts }
 }
 
 /// Every root with its profile, if all roots are directories (not links to
@@ -326,7 +326,7 @@ pub fn write_changes(work: &mut [Work], allow_dirty: bool) {
 }
 
 /// Prints errors and the summary; returns the exit code.
-pub fn finish(processed: &Processed, mode: Mode, quiet: bool, verbose: bool, err: &mut impl Write) -> u8 {
+pub fn finish(processed: &RunResult, mode: Mode, quiet: bool, verbose: bool, err: &mut impl Write) -> u8 {
     if verbose {
         let _ = writeln!(
             err,

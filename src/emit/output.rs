@@ -41,10 +41,10 @@ pub fn check_text(out: &mut impl Write, files: &[&FileOutcome], explain: bool) -
                 FindingKind::Site(_) => {
                     writeln!(out, "{}:{line}:{col}: {} {}", f.display, l.finding.transform, l.finding.message)?
                 }
-                FindingKind::Skipped { class, evidence } if explain => {
+                FindingKind::LeftAlone { class, evidence } if explain => {
                     writeln!(out, "{}:{line}:{col}: {} skipped [{class}] {evidence}", f.display, l.finding.transform)?
                 }
-                FindingKind::Skipped { .. } => {}
+                FindingKind::LeftAlone { .. } => {}
             }
         }
     }
@@ -145,7 +145,7 @@ pub fn check_json(out: &mut impl Write, files: &[&FileOutcome], walk_errors: &[(
                         })
                         .collect(),
                 }),
-                FindingKind::Skipped { class, evidence } => report.skipped.push(JsonSkipped {
+                FindingKind::LeftAlone { class, evidence } => report.skipped.push(JsonSkipped {
                     path: &f.display,
                     transform: l.finding.transform,
                     class,

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::app::runner::{Mode, Processed, Profile};
+use crate::app::runner::{Mode, Profile, RunResult};
 use crate::pipeline::source::Source;
 use crate::transforms::FindingKind;
 
@@ -33,7 +33,7 @@ fn cell(s: &str) -> String {
 }
 
 /// Renders the report.
-pub fn render(processed: &Processed, profiles: &[Profile], mode: Mode) -> String {
+pub fn render(processed: &RunResult, profiles: &[Profile], mode: Mode) -> String {
     let mut rows = Vec::new();
     let mut skipped = Vec::new();
     for w in &processed.work {
@@ -46,7 +46,7 @@ pub fn render(processed: &Processed, profiles: &[Profile], mode: Mode) -> String
                     transform: l.finding.transform,
                     what: l.finding.message.clone(),
                 }),
-                FindingKind::Skipped { class, evidence } => skipped.push((
+                FindingKind::LeftAlone { class, evidence } => skipped.push((
                     w.outcome.display.clone(),
                     l.start.0,
                     l.finding.transform,
@@ -130,7 +130,7 @@ pub fn render(processed: &Processed, profiles: &[Profile], mode: Mode) -> String
 }
 
 /// `path:line` of calls to the rewritten loaders' functions, in any scanned file.
-fn call_sites(processed: &Processed, loaders: &[&Row]) -> Vec<String> {
+fn call_sites(processed: &RunResult, loaders: &[&Row]) -> Vec<String> {
     let mut names: Vec<&str> = loaders.iter().map(|r| r.function.rsplit('.').next().unwrap_or("")).collect();
     names.retain(|n| !n.is_empty() && *n != "<module>");
     names.sort_unstable();

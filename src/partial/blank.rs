@@ -106,10 +106,11 @@ impl<'b> Blanker<'b> {
     /// parser skips (all but the last line ending). Name resolution sees the
     /// same module (or class) binding, and the parser reads a few bytes instead
     /// of a header and a placeholder body. Returns the blanked range (from the
-    /// end of the name), `Some(None)` if the body swallows a statement (see
-    /// [`Blanker::blank`]), or `None` to fall back to [`Blanker::blank`]: a
-    /// header that could bind a name itself (`:=` in a default or a base), or
-    /// leaves no room for `=0` on its first line (`class A:`).
+    /// end of the name), [`Stub::Swallows`] if the body swallows a statement
+    /// (see [`Blanker::blank`]), or [`Stub::Unfit`] to fall back to
+    /// [`Blanker::blank`]: a header that could bind a name itself (`:=` in a
+    /// default or a base), or leaves no room for `=0` on its first line
+    /// (`class A:`).
     ///
     /// With `bound` (a top-level block after the first stub), nothing is left
     /// to parse: the whole statement is blanked and skipped, and the name's
@@ -122,7 +123,7 @@ impl<'b> Blanker<'b> {
         b: &Range<usize>,
         indent: &[u8],
         bound: Option<&mut Vec<Range<usize>>>,
-    ) -> Option<Option<Range<usize>>> {
+    ) -> Stub {
         let bytes = self.bytes;
         let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
         let blank_run = |mut i: usize| {
@@ -145,11 +146,11 @@ impl<'b> Blanker<'b> {
             || header[..2].iter().any(|c| matches!(c, b'\n' | b'\r'))
             || memchr::memmem::find(header, b":=").is_some()
         {
-            return None;
+            return Stub::Unfit;
         }
         // The body must not swallow a statement, exactly as for `blank`.
         if self.swallows(b, indent) {
-            return Some(None);
+            return Stub::Swallows;
         }
         let out = self.out.get_or_insert_with(|| bytes.to_vec());
         // Where the text the parser sees ends (it skips the rest).
@@ -169,7 +170,7 @@ impl<'b> Blanker<'b> {
         if let Some(bound) = bound {
             bound.push(name_start..name_end);
         }
-        Some(Some(name_end..b.end))
+        Stub::Blanked(name_end..b.end)
     }
 
     /// Blanks one body (see the module docs), recording the part the parser
@@ -303,6 +304,16 @@ fn skip_blanks(bytes: &[u8], from: usize, b: &Range<usize>, skip: &mut Vec<Range
     if from < to {
         skip.push(from..to);
     }
+}
+
+/// What [`Blanker::stub`] made of a definition.
+pub(super) enum Stub {
+    /// A stub; this range (from the end of the name) was blanked.
+    Blanked(Range<usize>),
+    /// The body seems to swallow a statement: give the reduced text up.
+    Swallows,
+    /// The header cannot become a stub: blank the body instead.
+    Unfit,
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ use scan::{body, body_indent, statements, statements_in};
 pub struct Reduced {
     /// `None` when nothing could be blanked.
     pub text: Option<String>,
-    pub skip: Vec<Range<usize>>,
+    pub unparsed: Vec<Range<usize>>,
     /// Every blanked body, in the original text's offsets.
     pub blanked: Vec<Range<usize>>,
     /// The names (byte ranges) of top-level blocks and assignments dropped
@@ -132,7 +132,9 @@ pub fn reduce_with(text: &str, keep: &[KeepSet<'_>]) -> Option<Reduced> {
         // (which stays), leaves the parse.
         header_ended = true;
         if !is_kept {
-            if blank_block(&mut blanker, &kept, &decorated, stmt, b, b"", bound.as_mut(), &mut blanked)? {
+            if blank_block(&mut blanker, &kept, &decorated, stmt, b, b"", bound.as_mut(), &mut blanked)?
+                == Blanked::Stub
+            {
                 bound.get_or_insert_with(Vec::new);
             }
             continue;
@@ -162,6 +164,7 @@ pub fn reduce_with(text: &str, keep: &[KeepSet<'_>]) -> Option<Reduced> {
                 matched = true;
             } else if let (Some(decorated), Some(mb)) = (decorated, body(bytes, member))
                 && blank_block(&mut blanker, &kept, &decorated, member, mb, indent, dropped.as_mut(), &mut blanked)?
+                    == Blanked::Stub
             {
                 dropped.get_or_insert_with(Vec::new);
             }
@@ -171,7 +174,7 @@ pub fn reduce_with(text: &str, keep: &[KeepSet<'_>]) -> Option<Reduced> {
     // Only ASCII bytes were written, over whole bodies: the text stays UTF-8.
     Some(Reduced {
         text: out.map(|o| String::from_utf8(o).expect("blanking replaces whole bodies with ASCII")),
-        skip: merge_skips(bytes, skip),
+        unparsed: merge_skips(bytes, skip),
         blanked,
         bound: bound.unwrap_or_default().into_iter().chain(assigned).collect(),
         imports: imported,
@@ -185,11 +188,20 @@ pub(super) fn is_import(stmt: &[u8]) -> bool {
     word(b"import") || word(b"from")
 }
 
+/// What [`blank_block`] made of a block.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Blanked {
+    /// A stub binding the same name (see `Blanker::stub`).
+    Stub,
+    /// Its body, behind its kept header.
+    Body,
+}
+
 /// Blanks block `stmt` (body `b`, at `indent`), which matches no keep set:
 /// a stub if it can be one, its decorators blanked too when none matches or
 /// could bind a name (a decorated test method is mostly decorators), else
-/// its body behind its kept header. Returns whether it became a stub, or
-/// `None` if the reduced text must be given up.
+/// its body behind its kept header. Returns what it became, or `None` if
+/// the reduced text must be given up.
 #[allow(clippy::too_many_arguments)]
 fn blank_block(
     blanker: &mut Blanker<'_>,
@@ -200,19 +212,25 @@ fn blank_block(
     indent: &[u8],
     bound: Option<&mut Vec<Range<usize>>>,
     blanked: &mut Vec<Range<usize>>,
-) -> Option<bool> {
+) -> Option<Blanked> {
     let droppable = decorators.iter().all(|d| !kept(d) && blanker.can_drop_decorator(d, indent));
-    if droppable && let Some(stubbed) = blanker.stub(stmt, &b, indent, bound) {
-        blanked.push(stubbed?);
-        if let Some(first) = decorators.first() {
-            blanker.drop_decorators(first.start..stmt.start);
-            blanked.push(first.start..stmt.start);
+    if droppable {
+        match blanker.stub(stmt, &b, indent, bound) {
+            blank::Stub::Blanked(stubbed) => {
+                blanked.push(stubbed);
+                if let Some(first) = decorators.first() {
+                    blanker.drop_decorators(first.start..stmt.start);
+                    blanked.push(first.start..stmt.start);
+                }
+                return Some(Blanked::Stub);
+            }
+            blank::Stub::Swallows => return None,
+            blank::Stub::Unfit => {}
         }
-        return Some(true);
     }
     blanked.push(b.clone());
     blanker.blank(b, indent)?;
-    Some(false)
+    Some(Blanked::Body)
 }
 
 /// Joins skippable ranges separated only by blanks (the line ending a
@@ -247,8 +265,8 @@ mod tests {
         assert!(reduced.matched);
         let out = reduced.text.unwrap();
         assert_eq!(out.len(), src.len());
-        assert!(reduced.skip.iter().all(|r| out[r.clone()].trim().is_empty()), "only blanks are skipped");
-        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        assert!(reduced.unparsed.iter().all(|r| out[r.clone()].trim().is_empty()), "only blanks are skipped");
+        let tree = crate::python::parse::parse_around(&out, &reduced.unparsed).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
         assert!(out.starts_with("import time\n\n0;  a=0 "), "a stub binds `a`: {out}");
         assert!(!out.contains("fake"), "{out}");
@@ -268,7 +286,7 @@ mod tests {
         assert!(out.contains("    0;  a=0 "), "{out}");
         assert!(out.contains("    x = 1\n"), "{out}");
         assert!(out.contains("    def b(self):\n        while True:\n            pass\n"), "{out}");
-        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let tree = crate::python::parse::parse_around(&out, &reduced.unparsed).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
     }
 
@@ -310,7 +328,7 @@ mod tests {
         assert!(out.contains("\nclass B:\n    0"), "{out}");
         assert!(out.contains("\ndef c(x=(n := 2)):\n    0"), "{out}");
         assert!(out.contains("\n0;    D=0 "), "{out}");
-        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let tree = crate::python::parse::parse_around(&out, &reduced.unparsed).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
         let module = crate::python::bindings::Scope::collect(tree.root_node(), &out);
         assert!(["a", "B", "c", "D"].iter().all(|name| module.binds(name)));
@@ -328,8 +346,8 @@ mod tests {
         assert!(out.contains("\n0;  a=0 ") && out.contains("\n    0;  test_one=0 "), "{out}");
         assert!(out.contains("    @staticmethod\n    def wait():"), "a kept member keeps its decorator: {out}");
         assert!(reduced.blanked.iter().any(|r| src[r.clone()].starts_with("@mock.patch('a.b',")));
-        assert!(reduced.skip.iter().all(|r| out[r.clone()].trim().is_empty()));
-        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        assert!(reduced.unparsed.iter().all(|r| out[r.clone()].trim().is_empty()));
+        let tree = crate::python::parse::parse_around(&out, &reduced.unparsed).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
         // A decorator line that opens a definition at column 0 inside its
         // brackets means the scanner is lost: the decorators stay.
@@ -346,7 +364,7 @@ mod tests {
         let out = reduced.text.unwrap();
         assert!(out.contains("\n    0;  a=0 ") && !out.contains("b=0"), "{out}");
         assert!(reduced.bound.is_empty(), "class members bind nothing in the module");
-        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let tree = crate::python::parse::parse_around(&out, &reduced.unparsed).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
     }
 
@@ -361,9 +379,9 @@ mod tests {
         let names: Vec<&str> = reduced.bound.iter().map(|r| &src[r.clone()]).collect();
         assert_eq!(names, ["sleep", "C"]);
         // `a`'s body and the two dropped blocks are one skipped range.
-        assert_eq!(reduced.skip.len(), 1, "{:?}", reduced.skip);
-        assert!(reduced.skip.iter().all(|r| out[r.clone()].trim().is_empty()));
-        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        assert_eq!(reduced.unparsed.len(), 1, "{:?}", reduced.unparsed);
+        assert!(reduced.unparsed.iter().all(|r| out[r.clone()].trim().is_empty()));
+        let tree = crate::python::parse::parse_around(&out, &reduced.unparsed).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
         assert_eq!(tree.root_node().named_child_count(), 4, "import, stub (2 statements), b");
         // The module scope binds the dropped names: `sleep` is no longer `time.sleep`.
@@ -387,7 +405,7 @@ mod tests {
         imports.sort();
         let expected = [("json", "json"), ("nap", "time.sleep"), ("os", "os")];
         assert_eq!(imports, expected.map(|(a, b)| (a.to_owned(), b.to_owned())));
-        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let tree = crate::python::parse::parse_around(&out, &reduced.unparsed).unwrap();
         assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
         // New imports still go after the header's last import.
         let whole = crate::python::parse::parse(src).unwrap();
@@ -399,7 +417,7 @@ mod tests {
             &out,
             [],
             &reduced.imports,
-            &reduced.skip,
+            &reduced.unparsed,
         );
         assert_eq!(r.module().lookup("nap"), Some(Ok("time.sleep")));
         assert_eq!(r.module().lookup("sys"), Some(Ok("sys")));
@@ -418,7 +436,7 @@ mod tests {
         assert!(out.contains("from os import path"), "the last import of its run stays: {out}");
         let names: Vec<&str> = reduced.bound.iter().map(|r| &src[r.clone()]).collect();
         assert_eq!(names, ["Y", "Z"]);
-        let tree = crate::python::parse::parse_skipping(&out, &reduced.skip).unwrap();
+        let tree = crate::python::parse::parse_around(&out, &reduced.unparsed).unwrap();
         let whole = crate::python::parse::parse(src).unwrap();
         let at = crate::python::header::insertion_point(whole.root_node(), src);
         assert_eq!(crate::python::header::insertion_point(tree.root_node(), &out), at);

@@ -49,7 +49,7 @@ pub struct Located {
 
 /// What processing one file produced.
 #[derive(Debug, Default)]
-pub struct Processed {
+pub struct FileResult {
     /// Sites and skipped candidates of the first round, in file order.
     pub findings: Vec<Located>,
     /// The new file bytes, if anything changed.
@@ -104,13 +104,13 @@ impl Shortcuts {
     }
 }
 
-pub fn process(bytes: &[u8], transforms: &[Box<dyn Transform>], opts: Options) -> Result<Processed, FileError> {
+pub fn process(bytes: &[u8], transforms: &[Box<dyn Transform>], opts: Options) -> Result<FileResult, FileError> {
     let refs: Vec<&dyn Transform> = transforms.iter().map(|t| t.as_ref()).collect();
     process_with(bytes, &refs, opts)
 }
 
 /// [`process`] with a per-file selection of transforms.
-pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) -> Result<Processed, FileError> {
+pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) -> Result<FileResult, FileError> {
     // The literal scan runs on raw bytes: a file that cannot match is not even decoded.
     // One pass rules out most files; the rest get each transform's exact check.
     let prefilter = opts.shortcuts.prefilter;
@@ -121,12 +121,12 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         // Still reject what tame could never read, so errors do not depend on the prefilter.
         if !gated || memchr::memmem::find(bytes, prefilter::SUPPRESSION).is_none() {
             Source::validate(bytes)?;
-            return Ok(Processed { prefiltered: true, ..Processed::default() });
+            return Ok(FileResult { prefiltered: true, ..FileResult::default() });
         }
         let source = Source::decode(bytes)?;
         if let Some(line) = crate::pipeline::suppress::file_ignored(&source.text) {
             // Reported whether or not a transform could match, as below.
-            return Ok(Processed { findings: vec![file_ignored(line)], prefiltered: true, ..Processed::default() });
+            return Ok(FileResult { findings: vec![file_ignored(line)], prefiltered: true, ..FileResult::default() });
         }
         // No transform can match, so every suppression comment here is unused.
         let tree = parse::parse(&source.text)?;
@@ -134,11 +134,11 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         let mut findings = Vec::new();
         crate::pipeline::suppress::apply(&source.text, &tree, &mut findings, &ids, true);
         let located = locate(&source.text, findings);
-        return Ok(Processed { findings: located, prefiltered: true, ..Processed::default() });
+        return Ok(FileResult { findings: located, prefiltered: true, ..FileResult::default() });
     }
     let source = Source::decode(bytes)?;
     if let Some(line) = crate::pipeline::suppress::file_ignored(&source.text) {
-        return Ok(Processed { findings: vec![file_ignored(line)], ..Processed::default() });
+        return Ok(FileResult { findings: vec![file_ignored(line)], ..FileResult::default() });
     }
     let eol = source.line_ending.as_str();
     // Found from the input on first use, and kept for every round.
@@ -160,11 +160,11 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
                 Round0 { findings, header_at, errors_before: errors.len(), partial: false, parsed: true }
             }
         };
-    let mut result = Processed {
+    let mut result = FileResult {
         findings: locate(&source.text, first.findings.clone()),
         partial: first.partial,
         prefiltered: !first.parsed,
-        ..Processed::default()
+        ..FileResult::default()
     };
     if !opts.apply {
         return Ok(result);
@@ -176,7 +176,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
             .iter()
             .filter_map(|f| match &f.kind {
                 FindingKind::Site(fix) => Some(fix),
-                FindingKind::Skipped { .. } => None,
+                FindingKind::LeftAlone { .. } => None,
             })
             .collect();
         if fixes.is_empty() {
@@ -214,7 +214,7 @@ fn file_ignored(line: usize) -> Located {
         transform: "tame",
         range: 0..0,
         message: "file ignored".into(),
-        kind: FindingKind::Skipped {
+        kind: FindingKind::LeftAlone {
             class: "suppressed".into(),
             evidence: format!("`# tame: ignore-file` at line {}", line + 1),
         },
@@ -261,7 +261,7 @@ fn partial(
     if memchr::memmem::find(source.text.as_bytes(), prefilter::SUPPRESSION).is_some() {
         return Ok(None);
     }
-    let Some(crate::partial::Reduced { text, skip, blanked, bound, imports, matched }) =
+    let Some(crate::partial::Reduced { text, unparsed, blanked, bound, imports, matched }) =
         crate::partial::reduce_with(&source.text, &keep)
     else {
         return Ok(None);
@@ -272,7 +272,7 @@ fn partial(
     }
     // Nothing to blank: the whole parse costs the same.
     let Some(reduced) = text else { return Ok(None) };
-    let tree = parse::parse_skipping(&reduced, &skip)?;
+    let tree = parse::parse_around(&reduced, &unparsed)?;
     if tree.root_node().has_error() {
         return Ok(None);
     }
@@ -280,7 +280,7 @@ fn partial(
     let ctx = Ctx::partial(&reduced, &source.text, &tree, indent, eol)
         .with_module_names(&bound)
         .with_module_imports(&imports)
-        .with_skipped(&skip)
+        .with_unparsed(&unparsed)
         .without_unfocus_matches();
     let ctx = if opts.shortcuts.focus { ctx } else { ctx.without_focus() };
     // (No suppression comment: checked above, on the whole text.)
@@ -343,7 +343,7 @@ fn locate(text: &str, findings: Vec<Finding>) -> Vec<Located> {
             end: next(),
             edit_positions: match &finding.kind {
                 FindingKind::Site(fix) => fix.edits.iter().map(|_| (next(), next())).collect(),
-                FindingKind::Skipped { .. } => Vec::new(),
+                FindingKind::LeftAlone { .. } => Vec::new(),
             },
             finding,
         })
@@ -365,7 +365,15 @@ fn collect_findings(
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     for t in active {
+        let from = findings.len();
         t.run(ctx, &mut findings);
+        // The finding names its transform by the spec's id, whatever the
+        // module wrote (debug builds check the two agree).
+        let id = t.spec().id.as_str();
+        for f in &mut findings[from..] {
+            debug_assert_eq!(f.transform, id, "a transform's findings carry its spec id");
+            f.transform = id;
+        }
     }
     if may_suppress {
         let ids: Vec<&str> = active.iter().map(|t| t.spec().id.as_str()).collect();
@@ -378,10 +386,10 @@ fn collect_findings(
                 let hi = e.range.end.max(f.range.end);
                 lo < r.end && r.start <= hi
             }),
-            FindingKind::Skipped { .. } => false,
+            FindingKind::LeftAlone { .. } => false,
         };
         if current_errors.iter().any(touches) {
-            f.kind = FindingKind::Skipped {
+            f.kind = FindingKind::LeftAlone {
                 class: "syntax-error".into(),
                 evidence: "the site touches a region tree-sitter could not parse".into(),
             };

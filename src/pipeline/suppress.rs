@@ -78,7 +78,7 @@ pub fn apply(text: &str, tree: &Tree, findings: &mut Vec<Finding>, active: &[&st
             .find(|ig| ig.line == line && ig.ids.as_ref().is_none_or(|ids| ids.iter().any(|i| i == f.transform)))
         {
             ig.used = true;
-            f.kind = FindingKind::Skipped {
+            f.kind = FindingKind::LeftAlone {
                 class: "suppressed".into(),
                 evidence: format!("`{}` at line {}", text[ig.start..ig.end].trim(), ig.line + 1),
             };
@@ -94,7 +94,7 @@ pub fn apply(text: &str, tree: &Tree, findings: &mut Vec<Finding>, active: &[&st
                 transform: "tame",
                 range: ig.start..ig.end,
                 message: "unused suppression comment".into(),
-                kind: FindingKind::Skipped {
+                kind: FindingKind::LeftAlone {
                     class: "unused-ignore".into(),
                     evidence: format!("`{}` suppresses nothing on this line", text[ig.start..ig.end].trim()),
                 },

@@ -37,12 +37,12 @@ impl Scope {
     /// Bindings made directly in `node` (a `module` or a `function_definition`),
     /// not in nested functions, classes, lambdas or comprehensions.
     pub fn collect(node: Node<'_>, src: &str) -> Scope {
-        Scope::collect_skipping(node, src, &[])
+        Scope::collect_around(node, src, &[])
     }
 
-    /// [`Scope::collect`] over a partial parse that skipped `skipped` (see
-    /// [`crate::python::parse::unskipped`]).
-    pub fn collect_skipping(node: Node<'_>, src: &str, skipped: &[std::ops::Range<usize>]) -> Scope {
+    /// [`Scope::collect`] over a partial parse that unparsed `unparsed` (see
+    /// [`crate::python::parse::parsed_segments`]).
+    pub fn collect_around(node: Node<'_>, src: &str, unparsed: &[std::ops::Range<usize>]) -> Scope {
         let mut scope = Scope::default();
         let body = if node.kind_fast() == "function_definition" {
             if let Some(params) = node.child_by_field_name("parameters") {
@@ -58,7 +58,7 @@ impl Scope {
         // Without `:=` an expression binds nothing: its subtree (often most
         // of the nodes, in calls, literals and strings) need not be walked.
         let bytes = &src.as_bytes()[..body.end_byte()];
-        let walrus = crate::python::parse::unskipped(bytes.len(), skipped)
+        let walrus = crate::python::parse::parsed_segments(bytes.len(), unparsed)
             .filter_map(|r| (r.end > body.start_byte()).then(|| r.start.max(body.start_byte())..r.end))
             .any(|r| memchr::memmem::find(&bytes[r], b":=").is_some());
         walk(
@@ -269,8 +269,8 @@ pub struct Resolver<'t, 's> {
     imports: std::cell::OnceCell<Vec<(String, String)>>,
     /// The (name, target) pairs of top-level imports left out of a partial parse.
     left_out: Vec<(String, String)>,
-    /// The ranges a partial parse skipped (blanks).
-    skipped: Vec<std::ops::Range<usize>>,
+    /// The ranges a partial parse unparsed (blanks).
+    unparsed: Vec<std::ops::Range<usize>>,
 }
 
 impl<'t, 's> Resolver<'t, 's> {
@@ -292,9 +292,9 @@ impl<'t, 's> Resolver<'t, 's> {
         src: &'s str,
         names: impl IntoIterator<Item = &'n str>,
         imports: &[(String, String)],
-        skipped: &[std::ops::Range<usize>],
+        unparsed: &[std::ops::Range<usize>],
     ) -> Self {
-        let mut module = Scope::collect_skipping(root, src, skipped);
+        let mut module = Scope::collect_around(root, src, unparsed);
         for name in names {
             module.bind(name, Binding::Local);
         }
@@ -308,7 +308,7 @@ impl<'t, 's> Resolver<'t, 's> {
             root,
             imports: std::cell::OnceCell::new(),
             left_out: imports.to_vec(),
-            skipped: skipped.to_vec(),
+            unparsed: unparsed.to_vec(),
         }
     }
 
@@ -362,7 +362,7 @@ impl<'t, 's> Resolver<'t, 's> {
             let mut out = Vec::new();
             let mut seen = std::collections::HashSet::new();
             let bytes = self.src.as_bytes();
-            let spelled = crate::python::parse::unskipped(bytes.len(), &self.skipped)
+            let spelled = crate::python::parse::parsed_segments(bytes.len(), &self.unparsed)
                 .flat_map(|r| memchr::memmem::find_iter(&bytes[r.clone()], b"import").map(move |p| r.start + p));
             for pos in spelled {
                 let Some(mut n) = self.root.descendant_for_byte_range(pos, pos + 6) else { continue };

@@ -54,7 +54,7 @@ pub fn parse(text: &str) -> Result<Tree, ParseError> {
 /// Parses `text` without reading the byte ranges in `skip` (sorted, disjoint;
 /// they must hold only blanks, see [`crate::partial`]). Nodes keep the
 /// document's offsets.
-pub fn parse_skipping(text: &str, skip: &[Range<usize>]) -> Result<Tree, ParseError> {
+pub fn parse_around(text: &str, skip: &[Range<usize>]) -> Result<Tree, ParseError> {
     if skip.is_empty() {
         return parse(text);
     }
@@ -86,15 +86,15 @@ pub fn parse_skipping(text: &str, skip: &[Range<usize>]) -> Result<Tree, ParseEr
         .ok_or(ParseError::Failed)
 }
 
-/// The byte ranges of a text of `len` bytes that lie outside `skipped`
-/// (sorted, disjoint): what [`parse_skipping`] read. Skipped ranges hold only
+/// The byte ranges of a text of `len` bytes that lie outside `unparsed`
+/// (sorted, disjoint): what [`parse_around`] read. Unparsed ranges hold only
 /// blanks, so a literal (or a block or focus regex, whose matches start and
 /// end with code) is found in these ranges exactly where a search of the
 /// whole text finds it, without reading the megabytes of spaces a partial
 /// parse leaves.
-pub fn unskipped(len: usize, skipped: &[Range<usize>]) -> impl Iterator<Item = Range<usize>> + '_ {
+pub fn parsed_segments(len: usize, unparsed: &[Range<usize>]) -> impl Iterator<Item = Range<usize>> + '_ {
     let mut at = 0;
-    skipped
+    unparsed
         .iter()
         .map(Some)
         .chain(std::iter::once(None))
@@ -214,10 +214,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unskipped_is_the_complement() {
-        let parts = |len, skipped: &[(usize, usize)]| {
-            let skipped: Vec<Range<usize>> = skipped.iter().map(|&(a, b)| a..b).collect();
-            unskipped(len, &skipped).map(|r| (r.start, r.end)).collect::<Vec<_>>()
+    fn parsed_segments_is_the_complement() {
+        let parts = |len, unparsed: &[(usize, usize)]| {
+            let unparsed: Vec<Range<usize>> = unparsed.iter().map(|&(a, b)| a..b).collect();
+            parsed_segments(len, &unparsed).map(|r| (r.start, r.end)).collect::<Vec<_>>()
         };
         assert_eq!(parts(10, &[(2, 4), (6, 7)]), [(0, 2), (4, 6), (7, 10)]);
         assert_eq!(parts(10, &[(0, 3), (8, 10)]), [(3, 8)]);

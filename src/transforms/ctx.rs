@@ -47,8 +47,8 @@ pub struct Ctx<'a> {
     /// The (name, target) pairs of top-level imports the partial parse left
     /// out; empty for a whole parse.
     module_imports: &'a [(String, String)],
-    /// The ranges of `src` the parser skipped (blanks); empty for a whole parse.
-    skipped: &'a [std::ops::Range<usize>],
+    /// The ranges of `src` the parser unparsed (blanks); empty for a whole parse.
+    unparsed: &'a [std::ops::Range<usize>],
     names: OnceCell<RefCell<Names<'a>>>,
     /// Known to match no transform's unfocus regex (the partial parse
     /// checked the whole file before reducing it): see [`Ctx::captures`].
@@ -91,7 +91,7 @@ impl<'a> Ctx<'a> {
             resolver: OnceCell::new(),
             module_names: &[],
             module_imports: &[],
-            skipped: &[],
+            unparsed: &[],
             names: OnceCell::new(),
             no_unfocus: false,
             focus: true,
@@ -129,17 +129,17 @@ impl<'a> Ctx<'a> {
         self
     }
 
-    /// Records the ranges of `src` the partial parse skipped (see
-    /// [`crate::python::parse::unskipped`]): searches of the text leave them out.
-    pub fn with_skipped(mut self, skipped: &'a [std::ops::Range<usize>]) -> Self {
-        self.skipped = skipped;
+    /// Records the ranges of `src` the partial parse unparsed (see
+    /// [`crate::python::parse::parsed_segments`]): searches of the text leave them out.
+    pub fn with_unparsed(mut self, unparsed: &'a [std::ops::Range<usize>]) -> Self {
+        self.unparsed = unparsed;
         self
     }
 
     /// The matches of `re` in the text the parser read, in order.
     fn find_parsed(&self, re: &regex::bytes::Regex) -> Vec<std::ops::Range<usize>> {
         let bytes = self.src.as_bytes();
-        let found: Vec<std::ops::Range<usize>> = crate::python::parse::unskipped(bytes.len(), self.skipped)
+        let found: Vec<std::ops::Range<usize>> = crate::python::parse::parsed_segments(bytes.len(), self.unparsed)
             .flat_map(|seg| re.find_iter(&bytes[seg.clone()]).map(move |m| seg.start + m.start()..seg.start + m.end()))
             .collect();
         // Where assertions run (the test suite): exactly the matches in the whole text.
@@ -238,7 +238,7 @@ impl<'a> Ctx<'a> {
     pub fn resolver(&self) -> &Resolver<'a, 'a> {
         self.resolver.get_or_init(|| {
             let names = self.module_names.iter().map(|r| &self.original[r.clone()]);
-            Resolver::with_module_bindings(self.tree.root_node(), self.src, names, self.module_imports, self.skipped)
+            Resolver::with_module_bindings(self.tree.root_node(), self.src, names, self.module_imports, self.unparsed)
         })
     }
 

@@ -128,7 +128,7 @@ pub enum FindingKind {
     /// A site to rewrite.
     Site(Fix),
     /// A candidate deliberately left alone: its class and the evidence.
-    Skipped { class: String, evidence: String },
+    LeftAlone { class: String, evidence: String },
 }
 
 /// An exception a rewrite raises: a builtin (or generated) name, or one

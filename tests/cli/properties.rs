@@ -10,7 +10,7 @@
 //! - The output parses without error regions when the input did.
 
 use proptest::prelude::*;
-use tame::pipeline::engine::{self, Options, Processed, Shortcuts};
+use tame::pipeline::engine::{self, FileResult, Options, Shortcuts};
 use tame::transforms::{self, FindingKind, Transform};
 
 fn all_transforms() -> Vec<Box<dyn Transform>> {
@@ -132,7 +132,7 @@ fn python_module() -> impl Strategy<Value = Vec<u8>> {
 /// What `tame fix` runs on one file.
 const FIX: Options = Options { shortcuts: Shortcuts::ALL, apply: true, show_left_alone: false };
 
-fn process(bytes: &[u8], t: &[Box<dyn Transform>]) -> Processed {
+fn process(bytes: &[u8], t: &[Box<dyn Transform>]) -> FileResult {
     engine::process(bytes, t, FIX).expect("generated modules are valid UTF-8 Python")
 }
 

@@ -88,7 +88,7 @@ impl Transform for BoundedRetry {
             }
             match classify::classify(ctx, lp) {
                 Class::NotCandidate => {}
-                Class::Skip { class, evidence } => out.push(skipped(ctx, lp, class, evidence)),
+                Class::Skip { class, evidence } => out.push(left_alone(ctx, lp, class, evidence)),
                 Class::Unbounded { sleeps, exit } => todo.push(Candidate { lp, cond, sleeps, exit }),
             }
         }
@@ -111,19 +111,19 @@ impl Transform for BoundedRetry {
                     ),
                     kind: FindingKind::Site(fix),
                 }),
-                Err(why) => out.push(skipped(ctx, c.lp, "unsupported", why)),
+                Err(why) => out.push(left_alone(ctx, c.lp, "unsupported", why)),
             }
         }
     }
 }
 
-fn skipped(ctx: &Ctx<'_>, lp: Node<'_>, class: &str, evidence: String) -> Finding {
+fn left_alone(ctx: &Ctx<'_>, lp: Node<'_>, class: &str, evidence: String) -> Finding {
     let cond = lp.child_by_field_name("condition").map(|c| ctx.text(c)).unwrap_or("True");
     Finding {
         transform: "bounded-retry",
         range: lp.start_byte()..render::header_end(lp),
         message: format!("`while {cond}:` left alone: {class}"),
-        kind: FindingKind::Skipped { class: class.to_owned(), evidence },
+        kind: FindingKind::LeftAlone { class: class.to_owned(), evidence },
     }
 }
 

@@ -52,7 +52,7 @@ pub fn list(
         transform: ID,
         range: call.byte_range(),
         message: format!("`{}` may reach a rewritten exit", first_line(ctx.text(call))),
-        kind: FindingKind::Skipped {
+        kind: FindingKind::LeftAlone {
             class: "caller".into(),
             evidence: format!(
                 "{what}, which now raises `{exception}` where it exited the process: catch it here or at the \

@@ -28,7 +28,7 @@ pub fn exit_of<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<Exit<'t>> {
             let cause = n.child_by_field_name("cause");
             let (callee, arg) = match e.kind_fast() {
                 "call" => (e.child_by_field_name("function")?, single_arg(e)),
-                _ => (e, Some(None)),
+                _ => (e, Arguments::None),
             };
             // Resolving is the costly part: only names spelled `SystemExit` can be it.
             if ctx.text(callee) != "SystemExit" {
@@ -36,9 +36,9 @@ pub fn exit_of<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<Exit<'t>> {
             }
             (r.resolve(callee)?.as_str() == "builtins.SystemExit").then(|| Exit {
                 stmt: n,
-                arg: arg.flatten(),
+                arg: arg.single(),
                 cause,
-                simple: arg.is_some(),
+                simple: arg != Arguments::Other,
             })
         }
         "expression_statement" if n.named_child_count() == 1 => {
@@ -51,9 +51,9 @@ pub fn exit_of<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<Exit<'t>> {
             let arg = single_arg(call);
             matches!(path.as_str(), "sys.exit" | "builtins.exit" | "builtins.quit").then(|| Exit {
                 stmt: n,
-                arg: arg.flatten(),
+                arg: arg.single(),
                 cause: None,
-                simple: arg.is_some(),
+                simple: arg != Arguments::Other,
             })
         }
         _ => None,
@@ -88,16 +88,34 @@ pub fn shadowed_exit<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> Option<(&'t str, &'stati
     }
 }
 
-/// `Some(None)` for no argument, `Some(Some(a))` for one positional argument,
-/// `None` for anything else (which tame does not rewrite).
-fn single_arg(call: Node<'_>) -> Option<Option<Node<'_>>> {
-    let args = call.child_by_field_name("arguments")?;
+/// The arguments of an exit call, as far as a rewrite cares.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Arguments<'t> {
+    /// No argument (or no call: bare `raise SystemExit`).
+    None,
+    /// One positional argument.
+    One(Node<'t>),
+    /// Anything else (keywords, splats, several): tame does not rewrite it.
+    Other,
+}
+
+impl<'t> Arguments<'t> {
+    fn single(self) -> Option<Node<'t>> {
+        match self {
+            Arguments::One(a) => Some(a),
+            Arguments::None | Arguments::Other => None,
+        }
+    }
+}
+
+fn single_arg(call: Node<'_>) -> Arguments<'_> {
+    let Some(args) = call.child_by_field_name("arguments") else { return Arguments::Other };
     let mut c = args.walk();
     let named: Vec<Node<'_>> = args.named_children(&mut c).filter(|n| n.kind_fast() != "comment").collect();
     match named.as_slice() {
-        [] => Some(None),
-        [a] if !matches!(a.kind_fast(), "keyword_argument" | "list_splat" | "dictionary_splat") => Some(Some(*a)),
-        _ => None,
+        [] => Arguments::None,
+        [a] if !matches!(a.kind_fast(), "keyword_argument" | "list_splat" | "dictionary_splat") => Arguments::One(*a),
+        _ => Arguments::Other,
     }
 }
 

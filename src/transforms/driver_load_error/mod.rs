@@ -134,7 +134,7 @@ impl Transform for DriverLoadError {
         findings: &[Finding],
         mentioned: &dyn Fn(&str, std::ops::Range<usize>) -> bool,
     ) -> bool {
-        findings.iter().filter(|f| f.transform == ID && matches!(f.kind, FindingKind::Site(_))).any(|f| {
+        findings.iter().filter(|f| f.transform == self.spec.id && matches!(f.kind, FindingKind::Site(_))).any(|f| {
             let node = ctx.root().descendant_for_byte_range(f.range.start, f.range.start);
             let func = node.and_then(|n| {
                 crate::python::parse::ancestors(ctx.root(), n)
@@ -191,7 +191,7 @@ impl Transform for DriverLoadError {
                         && seen.insert(n.id())
                     {
                         let evidence = format!("{}: `{spelled}` is {what}, not the process exit", place(ctx, n));
-                        notes.push(skipped(n, ctx, "shadowed", evidence));
+                        notes.push(left_alone(n, ctx, "shadowed", evidence));
                     }
                 },
             );
@@ -202,7 +202,7 @@ impl Transform for DriverLoadError {
                 && let Some(exit) = exit_of(ctx, n)
             {
                 let (class, evidence) = self.why_not(ctx, &exit, &regions);
-                exits.push((skipped(exit.stmt, ctx, class, evidence), enclosing_function_in(ctx.root(), n)));
+                exits.push((left_alone(exit.stmt, ctx, class, evidence), enclosing_function_in(ctx.root(), n)));
             }
         }
         let rewritten: Vec<Node<'_>> = exits
@@ -228,7 +228,7 @@ impl Transform for DriverLoadError {
 fn keep_docstrings_true(exits: &mut [(Finding, Option<Node<'_>>)]) {
     let kept: Vec<Node<'_>> = exits
         .iter()
-        .filter(|(f, _)| matches!(f.kind, FindingKind::Skipped { .. }))
+        .filter(|(f, _)| matches!(f.kind, FindingKind::LeftAlone { .. }))
         .filter_map(|(_, func)| *func)
         .collect();
     for (finding, func) in exits.iter_mut() {
@@ -267,12 +267,12 @@ fn exit_statements<'t>(ctx: &Ctx<'t>) -> Vec<Node<'t>> {
     out
 }
 
-fn skipped(stmt: Node<'_>, ctx: &Ctx<'_>, class: &str, evidence: String) -> Finding {
+fn left_alone(stmt: Node<'_>, ctx: &Ctx<'_>, class: &str, evidence: String) -> Finding {
     Finding {
         transform: ID,
         range: stmt.byte_range(),
         message: format!("`{}` left alone", first_line(ctx.text(stmt))),
-        kind: FindingKind::Skipped { class: class.into(), evidence },
+        kind: FindingKind::LeftAlone { class: class.into(), evidence },
     }
 }
 
@@ -374,7 +374,7 @@ impl DriverLoadError {
     ) -> Finding {
         let stmt = first_line(ctx.text(exit.stmt));
         if is_success(ctx, exit.arg) {
-            return skipped(
+            return left_alone(
                 exit.stmt,
                 ctx,
                 "success-exit",
@@ -383,7 +383,7 @@ impl DriverLoadError {
         }
         if !exit.simple {
             let evidence = format!("{}: the exit has several or keyword arguments", place(ctx, exit.stmt));
-            return skipped(exit.stmt, ctx, "unsupported", evidence);
+            return left_alone(exit.stmt, ctx, "unsupported", evidence);
         }
         let why = match region.why {
             Why::Named(f) => format!("`{}()` is named like a driver loader", ctx.qualified_name(f)),
@@ -409,7 +409,7 @@ impl DriverLoadError {
                 ),
                 kind: FindingKind::Site(fix),
             },
-            Err(e) => skipped(exit.stmt, ctx, "unsupported", format!("{}: {e}", place(ctx, exit.stmt))),
+            Err(e) => left_alone(exit.stmt, ctx, "unsupported", format!("{}: {e}", place(ctx, exit.stmt))),
         }
     }
 
