@@ -76,8 +76,7 @@ pub fn process_all(
     show_left_alone: bool,
 ) -> RunResult {
     let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let opts =
-        engine::Options { shortcuts: common.shortcuts(), apply: mode != Mode::Check, show_left_alone: show_left_alone };
+    let opts = engine::Options { shortcuts: common.shortcuts(), apply: mode != Mode::Check, show_left_alone };
     let results: Mutex<Vec<Work>> = Mutex::new(Vec::new());
     let counts: [AtomicUsize; 3] = Default::default();
     let scanned = AtomicUsize::new(0);
