@@ -1,9 +1,13 @@
 //! Every fixture under `tests/fixtures/<transform>/` is snapshotted and verified.
 //!
 //! A fixture file may start with a comment `# tame-args: ...` giving extra
-//! command-line arguments (for option variants). Snapshots are named
-//! `<transform>__<case>.diff.snap` and `<transform>__<case>.explain.snap`.
+//! command-line arguments (for option variants). Its snapshots sit beside
+//! it: `tests/fixtures/<transform>/snapshots/<case>.diff.snap` and
+//! `<case>.explain.snap` (review them with `cargo insta review`). Fixtures
+//! are found with `insta::glob!`, which runs every one and names the
+//! failing ones; a transform's fixture folder is all it takes to be covered.
 
+use std::cell::RefCell;
 use std::path::Path;
 
 use crate::common::*;
@@ -17,7 +21,8 @@ pub fn fixture_args(text: &str) -> Vec<String> {
 }
 
 /// Runs one fixture through every check; returns a failure description.
-fn verify_fixture(prefix: &str, only: Option<&str>, file: &Path) -> Vec<String> {
+/// `settings`: where its snapshots go.
+fn verify_fixture(settings: insta::Settings, prefix: &str, only: Option<&str>, file: &Path) -> Vec<String> {
     let mut failures = Vec::new();
     let case = file.file_stem().unwrap().to_string_lossy().into_owned();
     let original = std::fs::read(file).unwrap();
@@ -43,9 +48,9 @@ fn verify_fixture(prefix: &str, only: Option<&str>, file: &Path) -> Vec<String> 
         failures.push(format!("{case}: dry run exited {code}: {stderr}"));
     }
     let (_, explain, _) = run(dir.path(), &with(&["check", "--explain"]));
-    snapshot_settings().bind(|| {
-        insta::assert_snapshot!(format!("{prefix}__{case}.diff"), diff);
-        insta::assert_snapshot!(format!("{prefix}__{case}.explain"), explain);
+    settings.bind(|| {
+        insta::assert_snapshot!(format!("{prefix}{case}.diff"), diff);
+        insta::assert_snapshot!(format!("{prefix}{case}.explain"), explain);
     });
     if diff.is_empty() {
         return failures;
@@ -77,8 +82,45 @@ fn verify_fixture(prefix: &str, only: Option<&str>, file: &Path) -> Vec<String> 
     failures
 }
 
-fn run_all(folder: &str, prefix: &str, only: Option<&str>) {
-    let dir = repo().join("tests/fixtures").join(folder);
+/// The snapshot settings of a transform's fixtures: beside them, named by case.
+fn beside(dir: &Path) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(dir.join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.remove_snapshot_suffix();
+    s
+}
+
+/// Every fixture of every registered transform (`tests/fixtures/<id>/*.py`,
+/// run with `--only <id>`), and no fixture folder without a transform.
+#[test]
+fn transform_fixtures() {
+    let fixtures = repo().join("tests/fixtures");
+    for spec in tame::transforms::specs() {
+        let dir = fixtures.join(&spec.id);
+        let any = std::fs::read_dir(&dir).map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "py")));
+        assert!(matches!(any, Ok(true)), "{}: every transform needs fixtures", dir.display());
+    }
+    let failures = RefCell::new(Vec::new());
+    insta::glob!(repo().join("tests/fixtures"), "*/*.py", |file| {
+        let dir = file.parent().unwrap();
+        let id = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(tame::transforms::spec(&id).is_some(), "tests/fixtures/{id}: no registered transform has this id");
+        let mut found = Vec::new();
+        if let Err(e) = py_compile(file) {
+            found.push(format!("the fixture itself does not compile: {e}"));
+        }
+        found.extend(verify_fixture(beside(dir), "", Some(&id), file));
+        failures.borrow_mut().extend(found.into_iter().map(|f| format!("{id}/{f}")));
+    });
+    let failures = failures.into_inner();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The sample tree the README runs on (all transforms together).
+#[test]
+fn sample_tree() {
+    let dir = repo().join("tests/fixtures/sample/neutron_agent");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -91,22 +133,7 @@ fn run_all(folder: &str, prefix: &str, only: Option<&str>) {
         if let Err(e) = py_compile(f) {
             failures.push(format!("{}: the fixture itself does not compile: {e}", f.display()));
         }
-        failures.extend(verify_fixture(prefix, only, f));
+        failures.extend(verify_fixture(snapshot_settings(), "sample__", None, f));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn bounded_retry_fixtures() {
-    run_all("bounded-retry", "bounded-retry", Some("bounded-retry"));
-}
-
-#[test]
-fn driver_load_error_fixtures() {
-    run_all("driver-load-error", "driver-load-error", Some("driver-load-error"));
-}
-
-#[test]
-fn sample_tree() {
-    run_all("sample/neutron_agent", "sample", None);
 }
