@@ -16,8 +16,8 @@
 //! - [`emit`]: diffs, text/JSON/SARIF output, reports, atomic writes.
 
 pub mod app;
-pub mod emit;
-pub mod partial;
+pub(crate) mod emit;
+pub(crate) mod partial;
 pub mod pipeline;
 pub mod python;
 pub mod transforms;

@@ -3,8 +3,8 @@
 //! review and exit codes.
 
 pub mod cli;
-pub mod config;
+pub(crate) mod config;
 pub mod exit_code;
-pub mod interactive;
-pub mod runner;
-pub mod walk;
+pub(crate) mod interactive;
+pub(crate) mod runner;
+pub(crate) mod walk;

@@ -28,8 +28,6 @@ mod simple;
 
 use std::ops::Range;
 
-use regex::bytes::Regex;
-
 use blank::Blanker;
 use keep::Keep;
 pub use keep::KeepSet;
@@ -60,8 +58,10 @@ pub struct Reduced {
 /// The text with every top-level `def`/`class` body that matches none of the
 /// `keep` sets (a set matches if each of its regexes does) blanked, or `None`
 /// if the scanner cannot split the file safely. In a kept class, the bodies
-/// of members that match no set are blanked too.
-pub fn reduce(text: &str, keep: &[&[Regex]]) -> Option<Reduced> {
+/// of members that match no set are blanked too. (For the unit tests; the
+/// engine asks more of definitions: [`reduce_with`].)
+#[cfg(test)]
+pub fn reduce(text: &str, keep: &[&[regex::bytes::Regex]]) -> Option<Reduced> {
     let sets: Vec<KeepSet<'_>> = keep.iter().map(|&all| KeepSet { all, in_definitions: None }).collect();
     reduce_with(text, &sets)
 }

@@ -7,7 +7,7 @@
 pub mod edits;
 pub mod engine;
 pub mod oracle;
-pub mod prefilter;
+pub(crate) mod prefilter;
 pub mod source;
-pub mod suppress;
-pub mod verify;
+pub(crate) mod suppress;
+pub(crate) mod verify;

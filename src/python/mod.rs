@@ -11,10 +11,10 @@
 //! Everything here walks trees iteratively (see [`crate::python::parse::walk`]).
 
 use crate::python::parse::KindFast;
-pub mod bindings;
-pub mod flat;
-pub mod header;
-pub mod names;
+pub(crate) mod bindings;
+pub(crate) mod flat;
+pub(crate) mod header;
+pub(crate) mod names;
 pub mod parse;
 
 use tree_sitter::Node;
