@@ -252,6 +252,7 @@ fn merge_skips(bytes: &[u8], skip: Vec<Range<usize>>) -> Vec<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regex::bytes::Regex;
 
     fn re(s: &str) -> Regex {
         Regex::new(s).unwrap()
