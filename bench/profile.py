@@ -33,7 +33,7 @@ STEPS = [
     ("drop trees", ["ts_tree_delete", "ts_subtree_release"]),
     ("apply edits", ["edits::"]),
     ("diff", ["diff::", "similar::"]),
-    ("partial parsing: top-level block scan", ["blocks::"]),
+    ("partial parsing: top-level block scan", ["partial::"]),
     ("decode and validate (UTF-8 check, copy, line endings, indent)", ["Source::decode", "source::"]),
     ("prefilter (gate literals, trigger literals and regexes)",
      ["triggers_match", "may_match", "memmem", "packedpair", "simdutf8"]),
