@@ -156,14 +156,14 @@ fn terminal_call(ctx: &Ctx<'_>, call: Node<'_>) -> Option<ExitKind> {
 }
 
 /// `with excutils.save_and_reraise_exception() as ctx:` and the like.
-fn reraise_block(ctx: &Ctx<'_>, with: Node<'_>) -> bool {
+pub fn reraise_block(ctx: &Ctx<'_>, with: Node<'_>) -> bool {
     let mut c = with.walk();
     with.children(&mut c).any(|ch| ch.kind_fast() == "with_clause" && ctx.text(ch).contains("reraise"))
 }
 
 /// What decides whether a re-raise block re-raises: the conditions of its
 /// `if`s, and the values assigned to `ctx.reraise`.
-fn reraise_conditions<'t>(ctx: &Ctx<'t>, with: Node<'t>) -> Vec<Node<'t>> {
+pub fn reraise_conditions<'t>(ctx: &Ctx<'t>, with: Node<'t>) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     let Some(body) = with.child_by_field_name("body") else { return out };
     ctx.walk(
