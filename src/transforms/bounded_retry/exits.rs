@@ -127,7 +127,7 @@ pub fn exits_of<'t>(ctx: &Ctx<'t>, lp: Node<'t>, body: Node<'t>) -> Vec<Exit<'t>
 
 /// A call statement that never returns: a test failure (raises) or a
 /// process exit.
-fn terminal_call(ctx: &Ctx<'_>, call: Node<'_>) -> Option<ExitKind> {
+pub fn terminal_call(ctx: &Ctx<'_>, call: Node<'_>) -> Option<ExitKind> {
     let func = call.child_by_field_name("function")?;
     let (last, attribute) = match func.kind_fast() {
         "attribute" => (ctx.text(func.child_by_field_name("attribute")?), true),

@@ -119,6 +119,7 @@ impl<'c, 't, F: FnMut(Node<'t>) -> Vec<Fact>> Walker<'c, 't, F> {
             |c| match c.kind_fast() {
                 "return_statement" | "raise_statement" => found.set(true),
                 "break_statement" if owned_by(self.lp, c) => found.set(true),
+                "call" if super::exits::terminal_call(self.ctx, c).is_some() => found.set(true),
                 _ => {}
             },
         );
@@ -250,6 +251,11 @@ impl<'c, 't, F: FnMut(Node<'t>) -> Vec<Fact>> Walker<'c, 't, F> {
                 out
             }
             "expression_statement" if is_terminal(self.ctx, s) => State::none(),
+            // `assert cond`: a check whose failing outcome raises.
+            "assert_statement" => {
+                let facts: Vec<Fact> = s.named_child(0).map(|c| (self.facts_of)(c)).unwrap_or_default();
+                add(&state, &facts)
+            }
             _ if self.sleeps.iter().any(|c| s.start_byte() <= c.start_byte() && c.end_byte() <= s.end_byte()) => {
                 State(None, meet1(state.0, state.1))
             }
@@ -260,7 +266,5 @@ impl<'c, 't, F: FnMut(Node<'t>) -> Vec<Fact>> Walker<'c, 't, F> {
 
 /// `sys.exit(...)`, `os._exit(...)`, `self.fail(...)`: a call statement that never returns.
 fn is_terminal(ctx: &Ctx<'_>, s: Node<'_>) -> bool {
-    let Some(call) = s.named_child(0).filter(|c| c.kind_fast() == "call") else { return false };
-    let f = call.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
-    matches!(f, "sys.exit" | "os._exit" | "os.abort" | "exit" | "quit" | "self.fail" | "pytest.fail")
+    s.named_child(0).filter(|c| c.kind_fast() == "call").is_some_and(|c| super::exits::terminal_call(ctx, c).is_some())
 }

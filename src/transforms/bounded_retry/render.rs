@@ -70,7 +70,10 @@ impl BoundedRetry {
         let body_indent = line_indent(src, first.start_byte());
         let [attempts, deadline] = names.fresh(ctx, lp, ["_attempts", "_deadline"]);
         let now = format!("{time}.monotonic()");
-        let limit = ctx.line_limit();
+        // PEP 8's 79 columns at most: a project's linter may hold it to that
+        // even where some of its lines are longer (the file's own limit is
+        // a guess from its lines).
+        let limit = ctx.line_limit().min(79);
         let raise = exc_name.map(|exc| {
             let q = ctx.quote();
             let message = format!(
@@ -89,10 +92,13 @@ impl BoundedRetry {
                 None => format!("{at_indent}break"),
             }
         };
-        let mut edits = vec![Edit::insert(
-            line_start(src, lp.start_byte()),
-            format!("{indent}{attempts}, {deadline} = 0, {now} + {}{eol}", float_literal(self.deadline)),
-        )];
+        let setup = format!("{indent}{attempts}, {deadline} = 0, {now} + {}", float_literal(self.deadline));
+        let setup = if setup.chars().count() > limit {
+            format!("{indent}{attempts} = 0{eol}{indent}{deadline} = {now} + {}", float_literal(self.deadline))
+        } else {
+            setup
+        };
+        let mut edits = vec![Edit::insert(line_start(src, lp.start_byte()), format!("{setup}{eol}"))];
         if c.forever {
             let cond = format!("{attempts} < {} and {now} < {deadline}", self.max_attempts);
             let cond = if indent.len() + "while :".len() + cond.len() > limit {
@@ -129,7 +135,15 @@ impl BoundedRetry {
             let text = ctx.text(arg);
             let clamp = if line_len + added > limit && !text.contains('\n') {
                 let col = src[line_begin..arg.start_byte()].chars().count() + "max(0.0, min(".len();
-                format!("max(0.0, min({text},{eol}{}{deadline} - {now}))", " ".repeat(col))
+                let after = line_len - src[line_begin..arg.end_byte()].chars().count();
+                let rest = format!("{deadline} - {now}))");
+                if col + rest.chars().count() + after <= limit {
+                    format!("max(0.0, min({text},{eol}{}{rest}", " ".repeat(col))
+                } else {
+                    // A hanging indent, two steps in from the statement's line.
+                    let hang = format!("{}{}{}", line_indent(src, line_begin), ctx.indent(), ctx.indent());
+                    format!("max(0.0, min({eol}{hang}{text}, {rest}")
+                }
             } else {
                 format!("max(0.0, min({text}, {deadline} - {now}))")
             };
@@ -173,11 +187,24 @@ fn raise_lines(indent: &str, unit: &str, eol: &str, exc: &str, q: char, message:
     let room = limit.saturating_sub(inner.chars().count() + 3).max(20);
     let mut lines: Vec<String> = Vec::new();
     let mut cur = String::new();
+    // Words, and a word too long for a line in pieces (never right after a
+    // backslash, which escapes the next character).
+    let mut words: Vec<String> = Vec::new();
     for word in message.split_inclusive(' ') {
+        let mut piece = String::new();
+        for ch in word.chars() {
+            if piece.chars().count() >= room && !piece.ends_with('\\') {
+                words.push(std::mem::take(&mut piece));
+            }
+            piece.push(ch);
+        }
+        words.push(piece);
+    }
+    for word in words {
         if !cur.is_empty() && cur.chars().count() + word.chars().count() > room {
             lines.push(std::mem::take(&mut cur));
         }
-        cur.push_str(word);
+        cur.push_str(&word);
     }
     lines.push(cur);
     let n = lines.len();
