@@ -97,6 +97,9 @@ pub struct Common {
     /// bounded-retry: exception raised when the budget is spent (`TimeoutError` or `module:Name`).
     #[arg(long, value_name = "EXC")]
     pub exception: Option<String>,
+    /// bounded-retry: more functions that sleep, comma-separated (`self._sleep,handler.sleep`).
+    #[arg(long, value_name = "NAMES")]
+    pub sleep_functions: Option<String>,
     /// driver-load-error: the exception to raise (`DriverLoadError`, generated, or `module:Name`).
     #[arg(long, value_name = "EXC")]
     pub driver_exception: Option<String>,
@@ -150,6 +153,7 @@ impl Common {
             ("bounded-retry", "deadline", &self.deadline),
             ("bounded-retry", "on_exhaust", &self.on_exhaust),
             ("bounded-retry", "exception", &self.exception),
+            ("bounded-retry", "sleep_functions", &self.sleep_functions),
             ("driver-load-error", "exception", &self.driver_exception),
         ];
         for (id, option, value) in flags {

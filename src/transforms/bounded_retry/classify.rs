@@ -32,7 +32,7 @@ pub struct Sleep<'t> {
 pub enum Class<'t> {
     /// Class 1: rewrite. `exit` is a representative condition-dependent exit;
     /// `sleeps` are the waits to clamp (cooperative yields are left as they are).
-    Unbounded { sleeps: Vec<Sleep<'t>>, exit: Node<'t>, waited: Node<'t> },
+    Unbounded { sleeps: Vec<Sleep<'t>>, exit: Node<'t> },
     /// Classes 2, 3, 4: leave alone, with the reason.
     Skip { class: &'static str, evidence: String },
     /// Not a candidate at all (no sleep anywhere in the loop).
@@ -140,7 +140,15 @@ fn looks_like_sleep(ctx: &Ctx<'_>, call: Node<'_>) -> bool {
         _ => return false,
     };
     let last = last.trim_start_matches('_');
-    last == "sleep" || last.ends_with("_sleep")
+    if !(last == "sleep" || last.ends_with("_sleep")) {
+        return false;
+    }
+    // A known function used otherwise (`asyncio.sleep(1)` not awaited
+    // makes a coroutine and drops it) is not unresolved.
+    match ctx.resolver().resolve(func) {
+        None => true,
+        Some(path) => path.starts_with("builtins."),
+    }
 }
 
 /// `while True:`, `while 1:`, `while (True):`.
@@ -275,6 +283,12 @@ pub fn classify<'t>(ctx: &Ctx<'t>, lp: Node<'t>, cfg: &Config) -> Class<'t> {
             format!("leaves only by raising an error (line {}): a watchdog, not a wait", line(first)),
         );
     }
+    if lp.has_error() {
+        // Unreadable code: reported as a site, which the engine turns into a
+        // `syntax-error` skip since it touches the region that did not parse.
+        let exit = ends.first().map(|e| e.node).or(cond).unwrap_or(lp);
+        return Class::Unbounded { exit, sleeps: waits };
+    }
     let mut inputs = Inputs::new(ctx, lp);
     if let Some(c) = cond {
         inputs.condition(c);
@@ -322,7 +336,7 @@ pub fn classify<'t>(ctx: &Ctx<'t>, lp: Node<'t>, cfg: &Config) -> Class<'t> {
         );
     };
     let exit = ends.first().map(|e| e.node).or(cond).unwrap_or(waited);
-    Class::Unbounded { exit, sleeps: waits, waited }
+    Class::Unbounded { exit, sleeps: waits }
 }
 
 /// A counter or a clock checked on every path that repeats the loop, where

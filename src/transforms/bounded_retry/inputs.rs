@@ -46,6 +46,8 @@ pub struct Inputs<'c, 't> {
     drained: Vec<&'t str>,
     /// Objects the loop calls methods on (`system` of `system.refresh()`).
     called_on: Vec<&'t str>,
+    /// Expressions read so far (a budget, see [`Inputs::expr`]).
+    steps: usize,
     pub verdict: Verdict<'t>,
 }
 
@@ -121,7 +123,7 @@ impl<'c, 't> Inputs<'c, 't> {
                 _ => {}
             },
         );
-        Inputs { ctx, body, functions, drained, called_on, verdict: Verdict::default() }
+        Inputs { ctx, body, functions, drained, called_on, steps: 0, verdict: Verdict::default() }
     }
 
     /// Reads the inputs of an exit condition.
@@ -141,12 +143,21 @@ impl<'c, 't> Inputs<'c, 't> {
     }
 
     fn is_constant(&self, n: Node<'t>) -> bool {
+        let mut n = n;
+        while matches!(n.kind_fast(), "unary_operator" | "parenthesized_expression") {
+            match n.named_child(0) {
+                Some(c) => n = c,
+                None => return false,
+            }
+        }
         match n.kind_fast() {
             "integer" | "float" | "string" | "concatenated_string" | "true" | "false" | "none" => true,
-            "unary_operator" | "parenthesized_expression" => n.named_child(0).is_some_and(|c| self.is_constant(c)),
             "tuple" | "list" | "set" => {
                 let mut c = n.walk();
-                let all = n.named_children(&mut c).all(|x| self.is_constant(x));
+                let all = n.named_children(&mut c).all(|x| {
+                    matches!(x.kind_fast(), "integer" | "float" | "string" | "true" | "false" | "none")
+                        || x.kind_fast() == "identifier" && is_constant_name(self.ctx.text(x))
+                });
                 all
             }
             "identifier" => is_constant_name(self.ctx.text(n)),
@@ -157,15 +168,25 @@ impl<'c, 't> Inputs<'c, 't> {
 
     /// `flag`: the value is tested as a flag (its truth, or compared with a constant).
     fn expr(&mut self, n: Node<'t>, flag: u8, depth: usize) {
+        // Parentheses and `not`s are unwrapped in a loop, not by recursion
+        // (a condition may nest thousands of them), and the whole reading
+        // has a budget of steps: an unreadable condition counts as awaited.
+        let mut n = n;
+        while matches!(n.kind_fast(), "not_operator" | "parenthesized_expression") {
+            match n.named_child(0) {
+                Some(c) => n = c,
+                None => return,
+            }
+        }
+        self.steps += 1;
         if depth > 4 {
             return;
         }
+        if self.steps > 2000 || n.is_error() || n.is_missing() {
+            self.verdict.external.get_or_insert(n);
+            return;
+        }
         match n.kind_fast() {
-            "not_operator" | "parenthesized_expression" => {
-                if let Some(c) = n.named_child(0) {
-                    self.expr(c, flag, depth);
-                }
-            }
             "boolean_operator" => {
                 let mut c = n.walk();
                 let kids: Vec<Node<'t>> = n.named_children(&mut c).collect();

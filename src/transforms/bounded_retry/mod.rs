@@ -78,8 +78,6 @@ pub(crate) struct Candidate<'t> {
     forever: bool,
     sleeps: Vec<classify::Sleep<'t>>,
     exit: Node<'t>,
-    /// The awaited state (what the loop waits on), for the message.
-    waited: Node<'t>,
 }
 
 impl Transform for BoundedRetry {
@@ -115,9 +113,7 @@ impl Transform for BoundedRetry {
             match classify::classify(ctx, lp, &self.config) {
                 Class::NotCandidate => {}
                 Class::Skip { class, evidence } => out.push(skipped(ctx, lp, class, evidence)),
-                Class::Unbounded { sleeps, exit, waited } => {
-                    todo.push(Candidate { lp, cond, forever, sleeps, exit, waited })
-                }
+                Class::Unbounded { sleeps, exit } => todo.push(Candidate { lp, cond, forever, sleeps, exit }),
             }
         }
         if todo.is_empty() {
@@ -131,10 +127,8 @@ impl Transform for BoundedRetry {
                     transform: "bounded-retry",
                     range: c.lp.start_byte()..render::header_end(c.lp),
                     message: format!(
-                        "unbounded wait loop in `{}` (waits on `{}`, line {}; leaves only when a condition holds, line {}): bound it to {} attempts and {} s",
+                        "unbounded wait loop in `{}` (leaves only when a condition holds, line {}): bound it to {} attempts and {} s",
                         qualified_name_in(ctx.root(), c.lp, ctx.src),
-                        bounds::first_line(ctx.text(c.waited)),
-                        c.waited.start_position().row + 1,
                         c.exit.start_position().row + 1,
                         self.max_attempts,
                         render::fmt_seconds(self.deadline)

@@ -185,7 +185,10 @@ impl<'c, 't, F: FnMut(Node<'t>) -> Vec<Fact>> Walker<'c, 't, F> {
                         "except_clause" | "except_group_clause" => {
                             let body = c.named_children(&mut c.walk()).find(|n| n.kind_fast() == "block");
                             if let Some(b) = body {
-                                let o = self.block(b, state.clone());
+                                // The exception may come before or after a
+                                // sleep in the `try` body.
+                                let entry = State(state.0.clone(), meet1(state.0.clone(), state.1.clone()));
+                                let o = self.block(b, entry);
                                 out = meet(out, o);
                             }
                         }
