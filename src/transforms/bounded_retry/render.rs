@@ -207,7 +207,16 @@ fn raise_lines(indent: &str, unit: &str, eol: &str, exc: &str, q: char, message:
         cur.push_str(&word);
     }
     lines.push(cur);
+    // No stub of a word or two alone on the last line: move a word down.
     let n = lines.len();
+    if n >= 2 && lines[n - 1].chars().count() < 12 {
+        let prev = lines[n - 2].trim_end_matches(' ').to_owned();
+        if let Some(cut) = prev.rfind(' ') {
+            let moved = format!("{} ", &prev[cut + 1..]);
+            lines[n - 2] = prev[..cut + 1].to_owned();
+            lines[n - 1] = format!("{moved}{}", lines[n - 1]);
+        }
+    }
     let body: Vec<String> = lines
         .into_iter()
         .enumerate()
