@@ -406,3 +406,165 @@ fn any_sleep_in<'t>(ctx: &Ctx<'t>, body: Node<'t>) -> Option<Node<'t>> {
     );
     found.get()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The verdict for the first `while` loop of `src`: `"rewrite"` or the skip class.
+    fn verdict_with(src: &str, sleep_functions: &[&str]) -> String {
+        let tree = crate::parse::parse(src).unwrap();
+        let indent = crate::source::Indent::known("    ");
+        let ctx = Ctx::new(src, &tree, &indent, "\n");
+        let lp = std::cell::Cell::new(None);
+        crate::parse::walk(
+            ctx.root(),
+            |_| lp.get().is_none(),
+            |n| {
+                if lp.get().is_none() && n.kind_fast() == "while_statement" {
+                    lp.set(Some(n));
+                }
+            },
+        );
+        let lp = lp.get();
+        let cfg = Config { sleep_functions: sleep_functions.iter().map(|s| s.to_string()).collect() };
+        match classify(&ctx, lp.expect("a while loop"), &cfg) {
+            Class::Unbounded { .. } => "rewrite".into(),
+            Class::Skip { class, .. } => class.into(),
+            Class::NotCandidate => "none".into(),
+        }
+    }
+
+    fn verdict(src: &str) -> String {
+        verdict_with(src, &[])
+    }
+
+    fn func(body: &str) -> String {
+        format!("import time\n\n\ndef f(dev, client, q, once):\n{body}")
+    }
+
+    #[test]
+    fn awaited_state_is_a_wait() {
+        // A call in the condition, a value fetched again, an object the loop does not own.
+        assert_eq!(verdict(&func("    while not dev.is_job_complete():\n        time.sleep(1)\n")), "rewrite");
+        assert_eq!(
+            verdict(&func(
+                "    s = client.status()\n    while s != 'ok':\n        time.sleep(1)\n        s = client.status()\n"
+            )),
+            "rewrite"
+        );
+        assert_eq!(
+            verdict(&func("    while dev.power_state != 'off':\n        time.sleep(1)\n        dev.refresh()\n")),
+            "rewrite"
+        );
+        // Names do not decide: a status compared with "RUNNING" is still awaited.
+        assert_eq!(
+            verdict(&func(
+                "    while True:\n        if client.get().status == 'RUNNING':\n            break\n        time.sleep(1)\n"
+            )),
+            "rewrite"
+        );
+    }
+
+    #[test]
+    fn flags_the_process_owns_are_stop_conditions() {
+        let method = |body: &str| format!("import time\n\n\nclass C:\n    def run(self):\n{body}");
+        assert_eq!(
+            verdict(&method("        while self._running:\n            self.beat()\n            time.sleep(1)\n")),
+            SERVICE
+        );
+        assert_eq!(
+            verdict(&method(
+                "        while not self._stop.is_set():\n            self.beat()\n            time.sleep(1)\n"
+            )),
+            SERVICE
+        );
+        // Set to a constant in the loop before it leaves: still its owner's flag.
+        assert_eq!(
+            verdict(&method(
+                "        while self.alive:\n            if self.check():\n                self.alive = False\n                return\n            time.sleep(1)\n"
+            )),
+            SERVICE
+        );
+        assert_eq!(verdict("import time\nDONE = False\n_done = False\nwhile not _done:\n    time.sleep(1)\n"), SERVICE);
+    }
+
+    #[test]
+    fn drained_collections_and_queues_are_not_waits() {
+        assert_eq!(verdict(&func("    while q:\n        q.pop()\n        time.sleep(1)\n")), PROGRESS);
+        assert_eq!(
+            verdict(&func(
+                "    while True:\n        job = q.get()\n        if job is None:\n            return\n        time.sleep(1)\n"
+            )),
+            SERVICE
+        );
+        // Only fixed values (a parameter) decide: nothing is awaited.
+        assert_eq!(
+            verdict(&func(
+                "    while True:\n        dev.report()\n        if once:\n            break\n        time.sleep(1)\n"
+            )),
+            NOT_A_WAIT
+        );
+    }
+
+    #[test]
+    fn bounds_on_every_repeating_path() {
+        assert_eq!(
+            verdict(&func(
+                "    n = 0\n    while not dev.ready():\n        n += 1\n        if n > 5:\n            raise RuntimeError\n        time.sleep(1)\n"
+            )),
+            BOUNDED
+        );
+        // The attempts check guards the sleep; the other branch raises.
+        assert_eq!(
+            verdict(&func(
+                "    n = 0\n    while True:\n        try:\n            return dev.call()\n        except OSError:\n            n += 1\n            if n < 5:\n                time.sleep(1)\n                continue\n            raise\n"
+            )),
+            BOUNDED
+        );
+        // A counter reset on every response bounds nothing.
+        assert_eq!(
+            verdict(&func(
+                "    r = 3\n    while r > 0 and not dev.done():\n        if not dev.ok():\n            r -= 1\n            time.sleep(1)\n            continue\n        r = 3\n        time.sleep(1)\n"
+            )),
+            "rewrite"
+        );
+        // A check on one branch only leaves the other path unbounded.
+        assert_eq!(
+            verdict(&func(
+                "    n = 0\n    while not dev.done():\n        if dev.failed():\n            n += 1\n            if n > 3:\n                raise RuntimeError\n        time.sleep(1)\n"
+            )),
+            "rewrite"
+        );
+    }
+
+    #[test]
+    fn clocks_and_callers() {
+        assert_eq!(
+            verdict(&func(
+                "    end = time.monotonic() + 5\n    while time.monotonic() < end:\n        if dev.ready():\n            return\n        time.sleep(1)\n"
+            )),
+            BOUNDED
+        );
+        assert_eq!(
+            verdict(&func(
+                "    end = time.time() + 5\n    while time.time() < end:\n        if dev.ready():\n            return\n        time.sleep(1)\n"
+            )),
+            WALLCLOCK
+        );
+        let caller = "import time\n\n\ndef wait(dev, max_retry_count=None):\n    tries = 0\n    while not dev.ready():\n        if max_retry_count is not None and tries >= max_retry_count:\n            raise RuntimeError\n        time.sleep(1)\n";
+        assert_eq!(verdict(caller), BOUNDED);
+    }
+
+    #[test]
+    fn declared_and_unresolved_sleeps() {
+        let src = "class C:\n    def wait(self, dev):\n        while not dev.ready():\n            self._sleep(1)\n";
+        assert_eq!(verdict(src), UNRESOLVED);
+        assert_eq!(verdict_with(src, &["self._sleep"]), "rewrite");
+        // A module's own sleep function counts as a sleep.
+        assert_eq!(
+            verdict("from lib import hub\n\n\ndef f(dev):\n    while not dev.ready():\n        hub.sleep(1)\n"),
+            "rewrite"
+        );
+    }
+}

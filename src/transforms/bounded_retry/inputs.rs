@@ -154,11 +154,10 @@ impl<'c, 't> Inputs<'c, 't> {
             "integer" | "float" | "string" | "concatenated_string" | "true" | "false" | "none" => true,
             "tuple" | "list" | "set" => {
                 let mut c = n.walk();
-                let all = n.named_children(&mut c).all(|x| {
+                n.named_children(&mut c).all(|x| {
                     matches!(x.kind_fast(), "integer" | "float" | "string" | "true" | "false" | "none")
                         || x.kind_fast() == "identifier" && is_constant_name(self.ctx.text(x))
-                });
-                all
+                })
             }
             "identifier" => is_constant_name(self.ctx.text(n)),
             "attribute" => n.child_by_field_name("attribute").is_some_and(|a| is_constant_name(self.ctx.text(a))),
@@ -317,7 +316,8 @@ impl<'c, 't> Inputs<'c, 't> {
         let values = self.assigned_in_loop(text);
         // A flag of the object's own that the loop only sets to a constant
         // (`self.alive = False` before leaving) is still its owner's flag.
-        if !values.is_empty() && !(owned && flag > 0 && values.iter().all(|v| self.is_constant(*v))) {
+        let own_flag = owned && flag > 0 && values.iter().all(|v| self.is_constant(*v));
+        if !values.is_empty() && !own_flag {
             self.refreshed(values, flag, depth);
             return;
         }

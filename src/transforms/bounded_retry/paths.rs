@@ -187,7 +187,16 @@ impl<'c, 't, F: FnMut(Node<'t>) -> Vec<Fact>> Walker<'c, 't, F> {
                             if let Some(b) = body {
                                 // The exception may come before or after a
                                 // sleep in the `try` body.
-                                let entry = State(state.0.clone(), meet1(state.0.clone(), state.1.clone()));
+                                let body_sleeps = s.child_by_field_name("body").is_some_and(|b| {
+                                    self.sleeps
+                                        .iter()
+                                        .any(|c| b.start_byte() <= c.start_byte() && c.end_byte() <= b.end_byte())
+                                });
+                                let entry = if body_sleeps {
+                                    State(state.0.clone(), meet1(state.0.clone(), state.1.clone()))
+                                } else {
+                                    state.clone()
+                                };
                                 let o = self.block(b, entry);
                                 out = meet(out, o);
                             }
