@@ -449,3 +449,82 @@ report(error=error)
     assert!(out.contains("\"error\": \"TimeoutError\""), "{out}");
     assert!(!out.contains("never reached"), "the old else body ran:\n{out}");
 }
+
+const CONDITIONAL: &str = r#"
+class Client:
+    def __init__(self, statuses):
+        self.statuses = list(statuses)
+        self.calls = 0
+
+    def get(self, volume_id):
+        self.calls += 1
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        return type('Volume', (), {'status': status})()
+
+import os
+mode = os.environ.get('SCENARIO')
+if mode == 'frozen':
+    CLOCK.freeze()
+statuses = ['creating', 'creating', 'available'] if mode == 'normal' else ['creating']
+client = Client(statuses)
+value, error, message = outcome(MOD.wait_until_available, client, 'v1')
+report(value=value, error=error, message=message, calls=client.calls)
+"#;
+
+fn conditional(dir: &Path, module: &str, mode: &str) -> Value {
+    let script = CONDITIONAL.replace("os.environ.get('SCENARIO')", &format!("{mode:?}"));
+    scenario(dir, module, &script)
+}
+
+#[test]
+fn conditional_wait_normal_path_is_unchanged() {
+    let dir = rewrite("conditional_wait.py", &[]);
+    let new = conditional(dir.path(), "conditional_wait", "normal");
+    let old = conditional(dir.path(), "conditional_wait_orig", "normal");
+    assert_eq!(new["value"], "available", "{new}");
+    assert_eq!(new["error"], Value::Null, "{new}");
+    assert_eq!(sleeps(&new), vec![2.0, 2.0], "{new}");
+    assert_eq!(sleeps(&new), sleeps(&old), "the rewrite changed the normal path");
+    assert_eq!(new["calls"], old["calls"]);
+}
+
+#[test]
+fn conditional_wait_never_ready_ends_by_the_deadline() {
+    let dir = rewrite("conditional_wait.py", &[]);
+    let old = conditional(dir.path(), "conditional_wait_orig", "never");
+    assert_eq!(old["message"], "runaway", "the original loop should never end: {old}");
+    let new = conditional(dir.path(), "conditional_wait", "never");
+    assert_eq!(new["error"], "TimeoutError", "{new}");
+    assert!(new["message"].as_str().unwrap().contains("wait_until_available"), "{new}");
+    let elapsed = f(&new, "elapsed");
+    assert!((299.0..=300.001).contains(&elapsed), "elapsed {elapsed}");
+    // Every sleep stayed within the time left.
+    assert!(sleeps(&new).iter().all(|s| *s <= 2.0 && *s >= 0.0), "{new}");
+}
+
+#[test]
+fn conditional_wait_frozen_clocks_end_by_max_attempts() {
+    let dir = rewrite("conditional_wait.py", &[]);
+    let new = conditional(dir.path(), "conditional_wait", "frozen");
+    assert_eq!(new["error"], "TimeoutError", "{new}");
+    // 1000 passes of the body (the test limit), each one sleep.
+    assert_eq!(sleeps(&new).len(), 1000, "{new}");
+    assert_eq!(new["calls"], 1001, "{new}");
+}
+
+#[test]
+fn conditional_wait_on_exhaust_break_leaves_the_loop() {
+    let dir = rewrite("conditional_on_exhaust_break.py", &["--on-exhaust", "break"]);
+    let script = r#"
+class FS:
+    def exists(self, path):
+        return False
+value, error, message = outcome(MOD.wait_for_file, FS(), '/x')
+report(value=value, error=error)
+"#;
+    let new = scenario(dir.path(), "conditional_on_exhaust_break", script);
+    assert_eq!(new["value"], false, "{new}");
+    assert_eq!(new["error"], Value::Null, "{new}");
+    let elapsed = f(&new, "elapsed");
+    assert!((299.0..=300.001).contains(&elapsed), "elapsed {elapsed}");
+}

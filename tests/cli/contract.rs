@@ -75,7 +75,7 @@ fn check_json_schema() {
     assert_eq!(s["applicability"], "review");
     assert!(s["edits"].as_array().unwrap().iter().any(|e| e["content"].as_str().unwrap().contains("_attempts += 1")));
     let skipped = v["skipped"].as_array().unwrap();
-    assert!(skipped.iter().any(|k| k["class"] == "already-bounded"), "{out}");
+    assert!(skipped.iter().any(|k| k["class"] == "wallclock-bounded"), "{out}");
     assert_eq!(v["errors"].as_array().unwrap().len(), 0);
 }
 

@@ -371,7 +371,7 @@ fn built(spec: &'static tame::transforms::Spec) -> Vec<Box<dyn Transform>> {
 fn a_block_regex_that_would_lose_a_site_fails_with_the_hint_named() {
     let spec = mutated(
         "bounded-retry",
-        r#"block_regex = ["(?-u)while[ \\t\\f\\r\\n(\\\\]*(True|[1-9][0-9]*)\\b""#,
+        r#"block_regex = ["(?-u)\\bwhile\\b""#,
         r#"block_regex = ["(?-u)while[ \\t]*(True|[1-9][0-9]*)\\b""#,
     )
     .expect("the mutated spec loads: only the oracle can catch it");

@@ -461,7 +461,7 @@ fn directory_roots_are_walked_once_each_whether_or_not_they_nest() {
 #[test]
 fn pep263_latin1_round_trips_and_unsupported_encodings_are_skipped() {
     let latin1 = b"# -*- coding: latin-1 -*-\nimport time\n\nGREETING = 'caf\xe9 cr\xe8me'\n\n\ndef attendre(pr\xeat):\n    while True:\n        if pr\xeat():\n            break\n        time.sleep(1)\n";
-    let line2 = b"#!/usr/bin/env python\n# vim: set fileencoding=iso-8859-1 :\nimport time\nN = '\xb5'\nwhile True:\n    if N:\n        break\n    time.sleep(1)\n";
+    let line2 = b"#!/usr/bin/env python\n# vim: set fileencoding=iso-8859-1 :\nimport time\nN = '\xb5'\nwhile True:\n    if N.strip():\n        break\n    time.sleep(1)\n";
     let cp1252 = b"# coding: cp1252\nimport time\nQUOTE = '\x93hi\x94'\nwhile True:\n    time.sleep(1)\n";
     let bad_utf8 = b"# coding: utf-8\nimport time\nX = '\xff'\nwhile True:\n    time.sleep(1)\n";
     let dir = tree(&[("latin1.py", latin1), ("line2.py", line2), ("cp1252.py", cp1252), ("bad_utf8.py", bad_utf8)]);

@@ -128,71 +128,127 @@ fn references<'t>(ctx: &Ctx<'t>, cond: Node<'t>) -> Vec<(&'t str, Node<'t>)> {
     out
 }
 
-pub fn counter_bound<'t>(ctx: &Ctx<'t>, body: Node<'t>, exits: &[Exit<'t>]) -> Option<String> {
-    let mut counters: Vec<&str> = Vec::new();
+/// Counters of the loop: names or attributes changed by `+= k`, `-= k` or
+/// `x = x + k` in its body, and assigned nothing else there (a counter
+/// reset in the loop, `retry = 3` on every response, bounds nothing).
+pub fn counters<'t>(ctx: &Ctx<'t>, body: Node<'t>) -> Vec<&'t str> {
+    let mut counted: Vec<&str> = Vec::new();
+    let mut other: Vec<&str> = Vec::new();
     ctx.walk(
         body,
         |n| n.id() == body.id() || !is_scope(n.kind_fast()),
-        |n| {
-            let left = match n.kind_fast() {
-                "augmented_assignment" => {
-                    let op = n.child_by_field_name("operator").map(|o| ctx.text(o)).unwrap_or("");
-                    if matches!(op, "+=" | "-=") { n.child_by_field_name("left") } else { None }
-                }
-                "assignment" => {
-                    let (l, r) = (n.child_by_field_name("left"), n.child_by_field_name("right"));
-                    match (l, r) {
-                        (Some(l), Some(r))
-                            if r.kind_fast() == "binary_operator" && {
-                                let t = ctx.text(r);
-                                let lt = ctx.text(l);
-                                (t.starts_with(lt) || t.ends_with(lt)) && (t.contains('+') || t.contains('-'))
-                            } =>
-                        {
-                            Some(l)
-                        }
-                        _ => None,
+        |n| match n.kind_fast() {
+            "augmented_assignment" => {
+                let op = n.child_by_field_name("operator").map(|o| ctx.text(o)).unwrap_or("");
+                if let Some(l) = n.child_by_field_name("left") {
+                    if matches!(op, "+=" | "-=" | "*=" | "/=" | "<<=") {
+                        counted.push(ctx.text(l));
+                    } else {
+                        other.push(ctx.text(l));
                     }
                 }
-                _ => None,
-            };
-            if let Some(l) = left.filter(|l| matches!(l.kind_fast(), "identifier" | "attribute")) {
-                counters.push(ctx.text(l));
             }
+            "assignment" => {
+                let (Some(l), Some(r)) = (n.child_by_field_name("left"), n.child_by_field_name("right")) else {
+                    return;
+                };
+                let (lt, t) = (ctx.text(l), ctx.text(r));
+                let steps = r.kind_fast() == "binary_operator"
+                    && (t.starts_with(lt) || t.ends_with(lt))
+                    && (t.contains('+') || t.contains('-'));
+                if steps {
+                    counted.push(lt);
+                } else {
+                    other.push(lt);
+                    if matches!(l.kind_fast(), "pattern_list" | "tuple_pattern") {
+                        let mut c = l.walk();
+                        other.extend(l.named_children(&mut c).map(|x| ctx.text(x)));
+                    }
+                }
+            }
+            _ => {}
         },
     );
-    for e in exits {
-        for g in &e.guards {
-            for (name, n) in references(ctx, *g) {
-                if counters.contains(&name) {
-                    return Some(format!("bounded by `{name}` (counted in the loop) compared at line {}", line(n)));
+    counted.retain(|c| !other.contains(c));
+    counted.sort_unstable();
+    counted.dedup();
+    counted
+}
+
+/// The names and attributes `cond` reads, and, through locals assigned in
+/// `body` (a few levels), what those read: `should_retry` in
+/// `should_retry = tries_left > 0` reads `tries_left`.
+pub fn expanded_references<'t>(ctx: &Ctx<'t>, body: Node<'t>, cond: Node<'t>) -> Vec<&'t str> {
+    let mut out: Vec<&'t str> = references(ctx, cond).into_iter().map(|(n, _)| n).collect();
+    let mut i = 0;
+    while i < out.len() && out.len() < 64 {
+        let name = out[i];
+        let values = assignments_to(ctx, body, name);
+        // Only through a local with one meaning: `pct` assigned both a
+        // fetched value and a count-based guess reads no counter for sure.
+        if values.len() == 1 {
+            for rhs in values {
+                for (r, _) in references(ctx, rhs) {
+                    if !out.contains(&r) {
+                        out.push(r);
+                    }
                 }
             }
         }
+        i += 1;
     }
-    None
+    out
+}
+
+/// Which clock a time bound reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Clock {
+    /// `time.monotonic()`, `perf_counter()`, a loop's or timer's clock, a helper.
+    Monotonic,
+    /// `time.time()`, `datetime.now()`, `utcnow()`: a step of the clock moves the bound.
+    Wall,
 }
 
 fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pat).expect("valid regex"))
 }
 
-fn clock_call(ctx: &Ctx<'_>, call: Node<'_>) -> bool {
+fn clock_of(ctx: &Ctx<'_>, call: Node<'_>) -> Option<Clock> {
     static CLOCK: OnceLock<Regex> = OnceLock::new();
+    static WALL: OnceLock<Regex> = OnceLock::new();
     let f = call.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
-    re(&CLOCK, r"(^|\.)(time|monotonic|monotonic_ns|time_ns|perf_counter|utcnow|now|utcnow_ts|clock)$").is_match(f)
+    if !re(&CLOCK, r"(^|\.)(time|monotonic|monotonic_ns|time_ns|perf_counter|perf_counter_ns|utcnow|now|today|utcnow_ts|clock|times)$")
+        .is_match(f)
+    {
+        return None;
+    }
+    let wall = re(&WALL, r"(^|\.)(utcnow|now|today|utcnow_ts|time_ns)$").is_match(f)
+        || f == "time.time"
+        || f.ends_with(".time.time")
+        || (f == "time"
+            && ctx.resolver().resolve(call.child_by_field_name("function")?).as_deref() == Some("time.time"));
+    Some(if wall { Clock::Wall } else { Clock::Monotonic })
 }
 
-fn has_clock<'t>(ctx: &Ctx<'t>, n: Node<'t>) -> bool {
-    let found = std::cell::Cell::new(false);
-    ctx.walk(n, |_| !found.get(), |c| found.set(found.get() || (c.kind_fast() == "call" && clock_call(ctx, c))));
-    found.get()
+fn clocks_in<'t>(ctx: &Ctx<'t>, n: Node<'t>, out: &mut Vec<Clock>) {
+    ctx.walk(
+        n,
+        |c| !is_scope(c.kind_fast()),
+        |c| {
+            if c.kind_fast() == "call"
+                && let Some(k) = clock_of(ctx, c)
+            {
+                out.push(k);
+            }
+        },
+    );
 }
 
-/// A time bound in an exit condition: a deadline/timeout helper, or a clock
-/// reading compared against a budget (a `timeout`/`deadline`-like name, or a
-/// start time captured before the loop).
-pub fn time_bound<'t>(ctx: &Ctx<'t>, lp: Node<'t>, exits: &[Exit<'t>]) -> Option<String> {
+/// Whether `g` compares elapsed time or a deadline: a deadline or timeout
+/// helper (`timer.expired`, `timed_out(...)`), or a clock reading (in `g`
+/// or in a local it reads) compared with a budget (a `timeout`-like name,
+/// or a start time taken before the loop). Which clock, and the evidence.
+pub fn time_check<'t>(ctx: &Ctx<'t>, lp: Node<'t>, g: Node<'t>) -> Option<(Clock, String)> {
     static HELPER: OnceLock<Regex> = OnceLock::new();
     static BUDGET: OnceLock<Regex> = OnceLock::new();
     let helper = re(
@@ -201,50 +257,116 @@ pub fn time_bound<'t>(ctx: &Ctx<'t>, lp: Node<'t>, exits: &[Exit<'t>]) -> Option
     );
     let budget = re(
         &BUDGET,
-        r"(?i)(deadline|timeout|time_out|expir|elapsed|max_?(wait|time|duration)|end_?time|stop_?time|give_?up|time_?limit)",
+        r"(?i)(deadline|timeout|time_out|expir|elapsed|max_?(wait|time|duration)|end_?time|stop_?time|give_?up|time_?limit|limit)",
     );
     let scope = crate::python::enclosing_function_in(ctx.root(), lp).unwrap_or_else(|| ctx.root());
-    for e in exits {
-        for g in &e.guards {
-            let helper_call = std::cell::Cell::new(None);
-            ctx.walk(
-                *g,
-                |_| helper_call.get().is_none(),
-                |c| {
-                    if c.kind_fast() == "call" {
-                        let f = c.child_by_field_name("function").map(|f| ctx.text(f)).unwrap_or("");
-                        if helper.is_match(f.rsplit('.').next().unwrap_or(f)) {
-                            helper_call.set(Some(c));
-                        }
-                    }
-                },
-            );
-            if let Some(c) = helper_call.get() {
-                return Some(format!("bounded by `{}` compared at line {}", first_line(ctx.text(c)), line(c)));
+    let helper_use = std::cell::Cell::new(None);
+    let mut called = Vec::new();
+    ctx.walk(
+        g,
+        |c| helper_use.get().is_none() && !is_scope(c.kind_fast()),
+        |c| {
+            let f = match c.kind_fast() {
+                "call" => {
+                    called.extend(c.child_by_field_name("function").map(|f| f.id()));
+                    c.child_by_field_name("function")
+                }
+                // `timer.expired`, `sw.expired`: a timer object's property.
+                "attribute"
+                    if !called.contains(&c.id())
+                        && c.child_by_field_name("attribute").is_some_and(|a| {
+                            matches!(
+                                ctx.text(a),
+                                "expired" | "is_expired" | "has_expired" | "timed_out" | "is_timed_out"
+                            )
+                        }) =>
+                {
+                    Some(c)
+                }
+                _ => None,
+            };
+            let f = f.map(|f| ctx.text(f)).unwrap_or("");
+            if f.contains('.') || c.kind_fast() == "call" {
+                let last = f.rsplit('.').next().unwrap_or(f);
+                if helper.is_match(last) {
+                    helper_use.set(Some(c));
+                }
             }
-            let mut clock = has_clock(ctx, *g);
-            let mut budget_ref: Option<&str> = None;
-            for (name, _) in references(ctx, *g) {
-                if budget.is_match(name) {
+        },
+    );
+    if let Some(c) = helper_use.get() {
+        let mut clocks = Vec::new();
+        clocks_in(ctx, g, &mut clocks);
+        let clock = if clocks.contains(&Clock::Wall) { Clock::Wall } else { Clock::Monotonic };
+        return Some((clock, format!("`{}` compared at line {}", first_line(ctx.text(c)), line(c))));
+    }
+    let mut clocks = Vec::new();
+    clocks_in(ctx, g, &mut clocks);
+    let mut budget_ref: Option<&str> = None;
+    for (name, _) in references(ctx, g) {
+        if budget.is_match(name) {
+            budget_ref.get_or_insert(name);
+        }
+        // One level of locals: `now = time.time()`, `deadline = time.time() + t`.
+        for rhs in assignments_to(ctx, scope, name) {
+            let before = clocks.len();
+            clocks_in(ctx, rhs, &mut clocks);
+            if clocks.len() > before {
+                if rhs.end_byte() <= lp.start_byte() {
                     budget_ref.get_or_insert(name);
                 }
-                // One level of locals: `now = time.time()`, `deadline = time.time() + t`.
-                for rhs in assignments_to(ctx, scope, name) {
-                    if has_clock(ctx, rhs) {
-                        clock = true;
-                        if rhs.end_byte() <= lp.start_byte() {
-                            budget_ref.get_or_insert(name);
-                        }
-                        for (inner, _) in references(ctx, rhs) {
-                            if budget.is_match(inner) {
-                                budget_ref.get_or_insert(name);
-                            }
-                        }
+                for (inner, _) in references(ctx, rhs) {
+                    if budget.is_match(inner) {
+                        budget_ref.get_or_insert(name);
                     }
                 }
             }
-            if let (true, Some(name)) = (clock, budget_ref) {
-                return Some(format!("bounded by elapsed time (`{name}`) compared at line {}", line(*g)));
+        }
+    }
+    match (clocks.first(), budget_ref) {
+        (Some(_), Some(name)) => {
+            let clock = if clocks.contains(&Clock::Wall) { Clock::Wall } else { Clock::Monotonic };
+            Some((clock, format!("elapsed time (`{name}`) compared at line {}", line(g))))
+        }
+        _ => None,
+    }
+}
+
+/// A limit the caller chose: a condition of the loop reads a parameter of
+/// a function around it named for a budget (`timeout`, `max_wait`,
+/// `max_retry_count`, `retries`): the API's choice, even when `None` means
+/// forever.
+pub fn caller_bound<'t>(ctx: &Ctx<'t>, lp: Node<'t>, body: Node<'t>, conds: &[Node<'t>]) -> Option<String> {
+    static PARAM: OnceLock<Regex> = OnceLock::new();
+    let param = re(
+        &PARAM,
+        r"(?i)(timeout|time_out|deadline|max_?(wait|time|duration|retr|tries|attempt|count|poll|iter|loop)|retries|attempts|tries|retry_count|wait_time|limit)",
+    );
+    let functions: Vec<Node<'t>> = crate::python::parse::ancestors(ctx.root(), lp)
+        .into_iter()
+        .filter(|n| n.kind_fast() == "function_definition")
+        .collect();
+    let params: Vec<&str> = functions
+        .iter()
+        .filter_map(|f| f.child_by_field_name("parameters"))
+        .flat_map(|p| {
+            let mut c = p.walk();
+            p.named_children(&mut c)
+                .filter_map(|x| match x.kind_fast() {
+                    "identifier" => Some(x),
+                    _ => x.child_by_field_name("name").or_else(|| x.named_child(0)),
+                })
+                .map(|x| ctx.text(x))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for c in conds {
+        for name in expanded_references(ctx, body, *c) {
+            if params.contains(&name) && param.is_match(name) {
+                return Some(format!(
+                    "the caller controls the bound: `{name}` (a parameter) is checked at line {} (the API's choice, even if None means no limit)",
+                    line(*c)
+                ));
             }
         }
     }
@@ -267,14 +389,10 @@ pub fn assignments_to<'t>(ctx: &Ctx<'t>, scope: Node<'t>, name: &str) -> Vec<Nod
         .collect()
 }
 
-pub fn is_stop_exit(ctx: &Ctx<'_>, e: &Exit<'_>) -> bool {
-    static STOP: OnceLock<Regex> = OnceLock::new();
+/// An exit in a handler of a stop or cancellation (`except GreenletExit:
+/// break`, `KeyboardInterrupt`, `CancelledError`): its owner stops it.
+pub fn is_stop_handler(ctx: &Ctx<'_>, e: &Exit<'_>) -> bool {
     static HANDLER: OnceLock<Regex> = OnceLock::new();
-    let stop = re(
-        &STOP,
-        r"(?i)(stop|shut_?down|shutting|terminat|\bquit|(^|[^A-Za-z0-9_])_*(should_?|must_?)?exit(ing)?\b|running|cancel|kill|closed|closing)",
-    );
     let handler = re(&HANDLER, r"(KeyboardInterrupt|SystemExit|GreenletExit|CancelledError)");
-    e.guards.iter().any(|g| stop.is_match(ctx.text(*g)))
-        || e.in_handler.is_some_and(|h| h.child_by_field_name("value").is_some_and(|v| handler.is_match(ctx.text(v))))
+    e.in_handler.is_some_and(|h| h.child_by_field_name("value").is_some_and(|v| handler.is_match(ctx.text(v))))
 }

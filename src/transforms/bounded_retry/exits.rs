@@ -127,7 +127,7 @@ pub fn exits_of<'t>(ctx: &Ctx<'t>, lp: Node<'t>, body: Node<'t>) -> Vec<Exit<'t>
 
 /// A call statement that never returns: a test failure (raises) or a
 /// process exit.
-fn terminal_call(ctx: &Ctx<'_>, call: Node<'_>) -> Option<ExitKind> {
+pub fn terminal_call(ctx: &Ctx<'_>, call: Node<'_>) -> Option<ExitKind> {
     let func = call.child_by_field_name("function")?;
     let (last, attribute) = match func.kind_fast() {
         "attribute" => (ctx.text(func.child_by_field_name("attribute")?), true),
@@ -156,14 +156,14 @@ fn terminal_call(ctx: &Ctx<'_>, call: Node<'_>) -> Option<ExitKind> {
 }
 
 /// `with excutils.save_and_reraise_exception() as ctx:` and the like.
-fn reraise_block(ctx: &Ctx<'_>, with: Node<'_>) -> bool {
+pub fn reraise_block(ctx: &Ctx<'_>, with: Node<'_>) -> bool {
     let mut c = with.walk();
     with.children(&mut c).any(|ch| ch.kind_fast() == "with_clause" && ctx.text(ch).contains("reraise"))
 }
 
 /// What decides whether a re-raise block re-raises: the conditions of its
 /// `if`s, and the values assigned to `ctx.reraise`.
-fn reraise_conditions<'t>(ctx: &Ctx<'t>, with: Node<'t>) -> Vec<Node<'t>> {
+pub fn reraise_conditions<'t>(ctx: &Ctx<'t>, with: Node<'t>) -> Vec<Node<'t>> {
     let mut out = Vec::new();
     let Some(body) = with.child_by_field_name("body") else { return out };
     ctx.walk(

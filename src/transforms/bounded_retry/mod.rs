@@ -6,10 +6,11 @@
 //! and owns the per-file choices: the name of the `time` module and the
 //! names each loop introduces.
 
-use crate::python::parse::KindFast;
 mod bounds;
 pub mod classify;
 mod exits;
+mod inputs;
+mod paths;
 mod render;
 mod shape;
 
@@ -32,6 +33,7 @@ pub struct BoundedRetry {
     deadline: f64,
     raise: bool,
     exception: ExceptionRef,
+    config: classify::Config,
 }
 
 pub fn build(spec: &'static Spec, options: &OptionValues) -> Result<Box<dyn Transform>, OptionError> {
@@ -54,13 +56,29 @@ pub fn build(spec: &'static Spec, options: &OptionValues) -> Result<Box<dyn Tran
     };
     let exception =
         ExceptionRef::parse(opt(options, spec, "exception").as_str().unwrap_or("")).map_err(|p| err("exception", p))?;
-    Ok(Box::new(BoundedRetry { spec, max_attempts, deadline, raise, exception }))
+    let sleep_functions: Vec<String> = opt(options, spec, "sleep_functions")
+        .as_array()
+        .map(|a| {
+            a.iter().filter_map(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        })
+        .unwrap_or_default();
+    if let Some(bad) = sleep_functions
+        .iter()
+        .find(|f| !f.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c == '_' || c.is_alphanumeric())))
+    {
+        return Err(err("sleep_functions", format!("must be dotted names such as `self._sleep`, got {bad:?}")));
+    }
+    let config = classify::Config { sleep_functions };
+    Ok(Box::new(BoundedRetry { spec, max_attempts, deadline, raise, exception, config }))
 }
 
 /// A loop classified as an unbounded wait, ready to render.
 pub(crate) struct Candidate<'t> {
     lp: Node<'t>,
     cond: Node<'t>,
+    /// `while True:` (the condition becomes the budget) or a condition of
+    /// its own (kept; the budget is checked at the top of the body).
+    forever: bool,
     sleeps: Vec<classify::Sleep<'t>>,
     exit: Node<'t>,
 }
@@ -70,26 +88,35 @@ impl Transform for BoundedRetry {
         self.spec
     }
 
-    /// A site is a loop that leaves by `break` or `return` when what it
-    /// waits for happens ([`classify::classify`]: a loop that can only raise
-    /// is a watchdog, one that never leaves a service loop), so the
-    /// definition holding it spells one of the two keywords.
+    /// A site is a loop that leaves when what it waits for happens: by
+    /// `break` or `return` ([`classify::classify`]: a `while True:` loop
+    /// that can only raise is a watchdog, one that never leaves a service
+    /// loop), or by its own condition (`while not done:`), so the
+    /// definition holding it spells `break`, `return`, or `while` followed
+    /// by something other than `True`/`1`.
     fn site_context(&self, _text: &[u8]) -> Option<&regex::bytes::Regex> {
         static LEAVES: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
-        Some(LEAVES.get_or_init(|| regex::bytes::Regex::new("(?-u)break|return").expect("literals")))
+        Some(LEAVES.get_or_init(|| {
+            regex::bytes::Regex::new(concat!(
+                r"(?-u)break|return",
+                // `while` then a condition that does not start with `True` or a number...
+                r"|\bwhile(?:[ \t\f\r\n\\(]|#[^\r\n]*)*(?:[^ \t\f\r\n\\(#T0-9]|T(?:[^r]|r(?:[^u]|u(?:[^e]|e[A-Za-z0-9_]))))",
+                // ...or goes on after it (`while True and not done:`, `while 1.5:`).
+                r"|\bwhile(?:[ \t\f\r\n\\(]|#[^\r\n]*)*(?:True|[0-9][0-9_]*)(?:[ \t\f\r\n\\)]|#[^\r\n]*)*[^ \t\f\r\n\\):#]",
+            ))
+                .expect("valid regex")
+        }))
     }
 
     fn run(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let mut todo = Vec::new();
         for lp in ctx.captures(self.spec, "loop") {
             let Some(cond) = lp.child_by_field_name("condition") else { continue };
-            if !is_forever(ctx, cond) {
-                continue;
-            }
-            match classify::classify(ctx, lp) {
+            let forever = classify::is_forever(ctx, cond);
+            match classify::classify(ctx, lp, &self.config) {
                 Class::NotCandidate => {}
                 Class::Skip { class, evidence } => out.push(left_alone(ctx, lp, class, evidence)),
-                Class::Unbounded { sleeps, exit } => todo.push(Candidate { lp, cond, sleeps, exit }),
+                Class::Unbounded { sleeps, exit } => todo.push(Candidate { lp, cond, forever, sleeps, exit }),
             }
         }
         if todo.is_empty() {
@@ -124,22 +151,6 @@ fn left_alone(ctx: &Ctx<'_>, lp: Node<'_>, class: &str, evidence: String) -> Fin
         range: lp.start_byte()..render::header_end(lp),
         message: format!("`while {cond}:` left alone: {class}"),
         kind: FindingKind::LeftAlone { class: class.to_owned(), evidence },
-    }
-}
-
-/// `while True:`, `while 1:`, `while (True):`.
-fn is_forever(ctx: &Ctx<'_>, cond: Node<'_>) -> bool {
-    let mut c = cond;
-    while c.kind_fast() == "parenthesized_expression" {
-        match c.named_child(0) {
-            Some(inner) => c = inner,
-            None => return false,
-        }
-    }
-    match c.kind_fast() {
-        "true" => true,
-        "integer" => ctx.text(c).parse::<i64>().is_ok_and(|v| v != 0),
-        _ => false,
     }
 }
 

@@ -70,20 +70,11 @@ impl BoundedRetry {
         let body_indent = line_indent(src, first.start_byte());
         let [attempts, deadline] = names.fresh(ctx, lp, ["_attempts", "_deadline"]);
         let now = format!("{time}.monotonic()");
-        let mut edits = vec![
-            Edit::insert(
-                line_start(src, lp.start_byte()),
-                format!("{indent}{attempts}, {deadline} = 0, {now} + {}{eol}", float_literal(self.deadline)),
-            ),
-            Edit::replace(c.cond.byte_range(), format!("{attempts} < {} and {now} < {deadline}", self.max_attempts)),
-            Edit::insert(next_line_start(src, header_end(lp)), format!("{body_indent}{attempts} += 1{eol}")),
-        ];
-        for s in &c.sleeps {
-            let arg = s.arg.expect("checked above");
-            edits
-                .push(Edit::replace(arg.byte_range(), format!("max(0.0, min({}, {deadline} - {now}))", ctx.text(arg))));
-        }
-        if let Some(exc) = exc_name {
+        // PEP 8's 79 columns at most: a project's linter may hold it to that
+        // even where some of its lines are longer (the file's own limit is
+        // a guess from its lines).
+        let limit = ctx.line_limit().min(79);
+        let raise = exc_name.map(|exc| {
             let q = ctx.quote();
             let message = format!(
                 "{}: gave up waiting after {} attempts or {} s",
@@ -93,7 +84,73 @@ impl BoundedRetry {
             )
             .replace('\\', "\\\\")
             .replace(q, &format!("\\{q}"));
-            let raise = format!("raise {exc}({q}{message}{q})");
+            (exc, q, message)
+        });
+        let raise_at = |at_indent: &str| -> String {
+            match &raise {
+                Some((exc, q, message)) => raise_lines(at_indent, ctx.indent(), eol, exc, *q, message, limit),
+                None => format!("{at_indent}break"),
+            }
+        };
+        let setup = format!("{indent}{attempts}, {deadline} = 0, {now} + {}", float_literal(self.deadline));
+        let setup = if setup.chars().count() > limit {
+            format!("{indent}{attempts} = 0{eol}{indent}{deadline} = {now} + {}", float_literal(self.deadline))
+        } else {
+            setup
+        };
+        let mut edits = vec![Edit::insert(line_start(src, lp.start_byte()), format!("{setup}{eol}"))];
+        if c.forever {
+            let cond = format!("{attempts} < {} and {now} < {deadline}", self.max_attempts);
+            let cond = if indent.len() + "while :".len() + cond.len() > limit {
+                let pad = " ".repeat(indent.len() + "while (".len());
+                format!("({attempts} < {}{eol}{pad}and {now} < {deadline})", self.max_attempts)
+            } else {
+                cond
+            };
+            edits.push(Edit::replace(c.cond.byte_range(), cond));
+            edits
+                .push(Edit::insert(next_line_start(src, header_end(lp)), format!("{body_indent}{attempts} += 1{eol}")));
+        } else {
+            // The loop's own condition stays; the budget is checked first
+            // thing in each pass, so the normal path runs as before.
+            let test = format!("{attempts} > {} or {now} >= {deadline}", self.max_attempts);
+            let test = if body_indent.len() + "if :".len() + test.len() > limit {
+                let pad = " ".repeat(body_indent.len() + "if (".len());
+                format!("({attempts} > {}{eol}{pad}or {now} >= {deadline})", self.max_attempts)
+            } else {
+                test
+            };
+            let inner = format!("{body_indent}{}", ctx.indent());
+            edits.push(Edit::insert(
+                next_line_start(src, header_end(lp)),
+                format!("{body_indent}{attempts} += 1{eol}{body_indent}if {test}:{eol}{}{eol}", raise_at(&inner)),
+            ));
+        }
+        for s in &c.sleeps {
+            let arg = s.arg.expect("checked above");
+            let line_begin = line_start(src, arg.start_byte());
+            let line_end = next_line_start(src, arg.end_byte());
+            let line_len = src[line_begin..line_end].trim_end_matches(['\n', '\r']).chars().count();
+            let added = format!("max(0.0, min(, {deadline} - {now}))").len();
+            let text = ctx.text(arg);
+            let clamp = if line_len + added > limit && !text.contains('\n') {
+                let col = src[line_begin..arg.start_byte()].chars().count() + "max(0.0, min(".len();
+                let after = line_len - src[line_begin..arg.end_byte()].chars().count();
+                let rest = format!("{deadline} - {now}))");
+                if col + rest.chars().count() + after <= limit {
+                    format!("max(0.0, min({text},{eol}{}{rest}", " ".repeat(col))
+                } else {
+                    // A hanging indent, two steps in from the statement's line.
+                    let hang = format!("{}{}{}", line_indent(src, line_begin), ctx.indent(), ctx.indent());
+                    format!("max(0.0, min({eol}{hang}{text}, {rest}")
+                }
+            } else {
+                format!("max(0.0, min({text}, {deadline} - {now}))")
+            };
+            edits.push(Edit::replace(arg.byte_range(), clamp));
+        }
+        if c.forever && raise.is_some() {
+            let raise_stmt = |at: &str| raise_at(at);
             match old_else {
                 Some(alt) => {
                     let alt_body = alt.child_by_field_name("body").ok_or("the `else:` clause has no body")?;
@@ -102,19 +159,70 @@ impl BoundedRetry {
                         return Err("the `else:` body is on its header's line; rewrite it by hand".into());
                     }
                     let alt_indent = line_indent(src, alt_first.start_byte());
-                    edits
-                        .push(Edit::insert(next_line_start(src, header_end(alt)), format!("{alt_indent}{raise}{eol}")));
+                    edits.push(Edit::insert(
+                        next_line_start(src, header_end(alt)),
+                        format!("{}{eol}", raise_stmt(alt_indent)),
+                    ));
                 }
                 None => {
                     let at = loop_end(src, lp.end_byte(), indent.len());
                     let lead = if at == src.len() && !src.ends_with(['\n', '\r']) { eol } else { "" };
                     let tail = if lead.is_empty() { eol } else { "" };
-                    edits.push(Edit::insert(at, format!("{lead}{indent}else:{eol}{body_indent}{raise}{tail}")));
+                    edits.push(Edit::insert(at, format!("{lead}{indent}else:{eol}{}{tail}", raise_stmt(body_indent))));
                 }
             }
         }
         Ok(Fix { edits, header, applicability: Applicability::Review })
     }
+}
+
+/// `raise Exc("message")` at `indent`, split over lines (the message in
+/// implicitly joined pieces) when one line would pass the file's limit.
+fn raise_lines(indent: &str, unit: &str, eol: &str, exc: &str, q: char, message: &str, limit: usize) -> String {
+    let one = format!("{indent}raise {exc}({q}{message}{q})");
+    if one.chars().count() <= limit {
+        return one;
+    }
+    let inner = format!("{indent}{unit}");
+    let room = limit.saturating_sub(inner.chars().count() + 3).max(20);
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    // Words, and a word too long for a line in pieces (never right after a
+    // backslash, which escapes the next character).
+    let mut words: Vec<String> = Vec::new();
+    for word in message.split_inclusive(' ') {
+        let mut piece = String::new();
+        for ch in word.chars() {
+            if piece.chars().count() >= room && !piece.ends_with('\\') {
+                words.push(std::mem::take(&mut piece));
+            }
+            piece.push(ch);
+        }
+        words.push(piece);
+    }
+    for word in words {
+        if !cur.is_empty() && cur.chars().count() + word.chars().count() > room {
+            lines.push(std::mem::take(&mut cur));
+        }
+        cur.push_str(&word);
+    }
+    lines.push(cur);
+    // No stub of a word or two alone on the last line: move a word down.
+    let n = lines.len();
+    if n >= 2 && lines[n - 1].chars().count() < 12 {
+        let prev = lines[n - 2].trim_end_matches(' ').to_owned();
+        if let Some(cut) = prev.rfind(' ') {
+            let moved = format!("{} ", &prev[cut + 1..]);
+            lines[n - 2] = prev[..cut + 1].to_owned();
+            lines[n - 1] = format!("{moved}{}", lines[n - 1]);
+        }
+    }
+    let body: Vec<String> = lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| format!("{inner}{q}{l}{q}{}", if i + 1 == n { ")" } else { "" }))
+        .collect();
+    format!("{indent}raise {exc}({eol}{}", body.join(eol))
 }
 
 /// End of the header of a `while` loop or an `else:` clause (its colon).
