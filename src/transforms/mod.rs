@@ -9,6 +9,7 @@ pub mod bounded_retry;
 mod ctx;
 pub mod driver_load_error;
 pub mod hints;
+pub mod monotonic_deadline;
 mod queries;
 pub mod spec;
 
@@ -88,6 +89,12 @@ pub const REGISTRY: &[Entry] = &[
         toml: include_str!("../../transforms/driver-load-error.toml"),
         build: driver_load_error::build,
         captures: driver_load_error::CAPTURES,
+    },
+    Entry {
+        file: "transforms/monotonic-deadline.toml",
+        toml: include_str!("../../transforms/monotonic-deadline.toml"),
+        build: monotonic_deadline::build,
+        captures: monotonic_deadline::CAPTURES,
     },
 ];
 

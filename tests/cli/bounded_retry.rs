@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::common::*;
 
-const PRELUDE: &str = r#"
+pub(crate) const PRELUDE: &str = r#"
 import asyncio, json, sys, time
 
 class FakeClock:
@@ -75,7 +75,7 @@ def report(**kw):
 
 /// Stub modules the fixtures import, all sleeping through `time.sleep`
 /// (looked up at call time, so the fake clock sees every sleep).
-const STUBS: &[(&str, &str)] = &[
+pub(crate) const STUBS: &[(&str, &str)] = &[
     (
         "eventlet/__init__.py",
         "import time as _t\nfrom . import greenthread\n\n\ndef sleep(seconds=0):\n    _t.sleep(seconds)\n",
@@ -98,11 +98,20 @@ const STUBS: &[(&str, &str)] = &[
 /// otherwise, the limits are 1000 attempts and 300 s (smaller than the
 /// defaults, so exhaustion is quick to reach under a fake clock).
 fn rewrite(fixture: &str, args: &[&str]) -> tempfile::TempDir {
-    let original = std::fs::read(repo().join("tests/fixtures/bounded-retry").join(fixture)).unwrap();
+    rewrite_in("bounded-retry", Some("bounded-retry"), fixture, args)
+}
+
+/// [`rewrite`] for a fixture of `tests/fixtures/<folder>`, with the
+/// transform `only` (or all of them).
+pub(crate) fn rewrite_in(folder: &str, only: Option<&str>, fixture: &str, args: &[&str]) -> tempfile::TempDir {
+    let original = std::fs::read(repo().join("tests/fixtures").join(folder).join(fixture)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(fixture), &original).unwrap();
     git_init(dir.path());
-    let mut cmd = vec!["fix", "--only", "bounded-retry"];
+    let mut cmd = vec!["fix"];
+    if let Some(id) = only {
+        cmd.extend(["--only", id]);
+    }
     if !args.contains(&"--max-attempts") {
         cmd.extend(["--max-attempts", "1000"]);
     }
@@ -127,7 +136,7 @@ fn rewrite(fixture: &str, args: &[&str]) -> tempfile::TempDir {
 
 /// Runs `scenario` after the prelude with `MOD` bound to module `module`;
 /// returns the reported JSON.
-fn scenario(dir: &Path, module: &str, scenario: &str) -> Value {
+pub(crate) fn scenario(dir: &Path, module: &str, scenario: &str) -> Value {
     let script = format!("{PRELUDE}\nimport importlib\nMOD = importlib.import_module({module:?})\n{scenario}\n");
     let (ok, out) = python(&script, dir);
     assert!(ok, "python failed:\n{out}");
@@ -135,7 +144,7 @@ fn scenario(dir: &Path, module: &str, scenario: &str) -> Value {
     serde_json::from_str(line).unwrap()
 }
 
-fn f(v: &Value, key: &str) -> f64 {
+pub(crate) fn f(v: &Value, key: &str) -> f64 {
     v[key].as_f64().unwrap_or_else(|| panic!("`{key}` is not a number in {v}"))
 }
 

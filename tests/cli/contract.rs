@@ -49,13 +49,19 @@ fn check_lines_and_exit_codes() {
     let (code, out, err) = run(&repo(), &["check", SEED]);
     assert_eq!(code, 1, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 2, "{out}");
-    assert!(lines[0].starts_with(&format!("{SEED}:35:9: bounded-retry ")), "{out}");
-    assert!(lines[1].starts_with(&format!("{SEED}:58:9: driver-load-error ")), "{out}");
-    assert!(err.contains("1 file scanned") && err.contains("(bounded-retry: 1, driver-load-error: 1)"), "{err}");
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(lines[0].starts_with(&format!("{SEED}:24:34: monotonic-deadline ")), "{out}");
+    assert!(lines[1].starts_with(&format!("{SEED}:35:9: bounded-retry ")), "{out}");
+    assert!(lines[2].starts_with(&format!("{SEED}:58:9: driver-load-error ")), "{out}");
+    assert!(lines[3].starts_with(&format!("{SEED}:63:16: monotonic-deadline ")), "{out}");
+    assert!(
+        err.contains("1 file scanned")
+            && err.contains("(bounded-retry: 1, driver-load-error: 1, monotonic-deadline: 2)"),
+        "{err}"
+    );
     let (code, out, _) = run(&repo(), &["check", "--only", "driver-load-error", SEED]);
     assert_eq!((code, out.lines().count()), (1, 1));
-    let (code, out, _) = run(&repo(), &["check", "--skip", "bounded-retry,driver-load-error", SEED]);
+    let (code, out, _) = run(&repo(), &["check", "--skip", "bounded-retry,driver-load-error,monotonic-deadline", SEED]);
     assert_eq!(code, 2, "{out}");
 }
 
@@ -66,8 +72,8 @@ fn check_json_schema() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["version"], 1);
     let sites = v["sites"].as_array().unwrap();
-    assert_eq!(sites.len(), 2);
-    let s = &sites[0];
+    assert_eq!(sites.len(), 4);
+    let s = sites.iter().find(|s| s["transform"] == "bounded-retry").unwrap();
     assert_eq!(s["path"], SEED);
     assert_eq!(s["transform"], "bounded-retry");
     assert_eq!(s["start"]["line"], 35);

@@ -11,6 +11,7 @@ mod common;
 mod contract;
 mod driver_load_error;
 mod fixtures;
+mod monotonic_deadline;
 mod oracle;
 mod properties;
 mod safety;
