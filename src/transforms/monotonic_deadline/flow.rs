@@ -76,6 +76,11 @@ pub(super) fn groups<'t>(ctx: &Ctx<'t>, unit: Node<'t>) -> Vec<Group<'t>> {
     flow.collect()
 }
 
+/// The functions whose value is the wall clock's, as `time.time()`'s:
+/// eventlet's green `time` module re-exports the standard one (and so has
+/// `monotonic` too).
+const WALL_CLOCK_READS: [&str; 2] = ["time.time", "eventlet.green.time.time"];
+
 /// Whether `call` reads the wall clock: `time.time()`, however imported.
 pub(super) fn is_read(ctx: &Ctx<'_>, call: Node<'_>) -> bool {
     call.kind_fast() == "call"
@@ -88,7 +93,7 @@ pub(super) fn is_read(ctx: &Ctx<'_>, call: Node<'_>) -> bool {
                 "identifier" => true,
                 _ => false,
             };
-            spelled && ctx.resolver().resolve(f).as_deref() == Some("time.time")
+            spelled && ctx.resolver().resolve(f).is_some_and(|p| WALL_CLOCK_READS.contains(&p.as_str()))
         })
 }
 
@@ -407,6 +412,10 @@ impl<'c, 't> Flow<'c, 't> {
                         .named_children(&mut cursor)
                         .filter(|o| o.id() != cur.id() && o.kind_fast() != "comment")
                         .collect();
+                    // `end is not None`: whether there is a deadline, not its value.
+                    if others.iter().all(|o| o.kind_fast() == "none") {
+                        return;
+                    }
                     for o in others {
                         match self.clock(o) {
                             Some(keys) => keys.into_iter().for_each(|x| self.union(k, x)),
@@ -426,7 +435,11 @@ impl<'c, 't> Flow<'c, 't> {
                         return;
                     };
                     if left.id() == cur.id() {
-                        // A write: its value must be a clock value too.
+                        // A write: its value must be a clock value too, or
+                        // `None` (no deadline yet: `end = None`).
+                        if right.kind_fast() == "none" {
+                            return;
+                        }
                         if let Some(keys) = self.clock(right) {
                             keys.into_iter().for_each(|x| self.union(k, x));
                         } else {
@@ -455,7 +468,18 @@ impl<'c, 't> Flow<'c, 't> {
                     return self.escape(k, cur, format!("updated with `{op}`"));
                 }
                 "expression_statement" => return,
+                // A truth test (`if deadline and ...`): the value stays here.
+                "boolean_operator" | "not_operator" => return,
+                "if_statement" | "while_statement" | "elif_clause"
+                    if p.child_by_field_name("condition").is_some_and(|c| c.id() == cur.id()) =>
+                {
+                    return;
+                }
                 "return_statement" => return self.escape(k, cur, "returned".into()),
+                "parameters" | "default_parameter" | "typed_parameter" | "typed_default_parameter" => {
+                    let name = self.text(cur);
+                    return self.escape(k, cur, format!("`{name}` is a parameter or a global"));
+                }
                 "interpolation" | "string" | "concatenated_string" => {
                     return self.escape(k, cur, "formatted as a time".into());
                 }
@@ -593,4 +617,105 @@ fn first_line(s: &str) -> &str {
 fn word_at(bytes: &[u8], at: usize, len: usize) -> bool {
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
     !at.checked_sub(1).is_some_and(|i| word(bytes[i])) && !bytes.get(at + len).copied().is_some_and(word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each group of `src`'s first top-level statement holding a read:
+    /// "move" (measures, never escapes), "escapes: <why>", or "lone".
+    fn verdicts(src: &str) -> Vec<String> {
+        let tree = crate::python::parse::parse(src).unwrap();
+        let indent = crate::pipeline::source::Indent::known("    ");
+        let ctx = Ctx::new(src, &tree, &indent, "\n");
+        let root = ctx.root();
+        let mut cursor = root.walk();
+        let units: Vec<Node<'_>> = root.named_children(&mut cursor).collect();
+        units
+            .into_iter()
+            .flat_map(|u| groups(&ctx, u))
+            .map(|g| match (&g.escape, g.durations) {
+                (Some((_, why)), _) => format!("escapes: {why}"),
+                (None, 0) => "lone".to_owned(),
+                (None, _) => format!("move {}", g.reads.len()),
+            })
+            .collect()
+    }
+
+    const HEAD: &str = "import time\n\n\n";
+
+    #[test]
+    fn a_deadline_and_its_checks_move_together() {
+        let src = format!("{HEAD}def f(t):\n    end = time.time() + t\n    while time.time() < end:\n        pass\n");
+        assert_eq!(verdicts(&src), ["move 2"]);
+        // A deadline made in two steps, and a remaining time.
+        let src = format!(
+            "{HEAD}def f(t):\n    start = time.time()\n    end = start + t\n    left = end - time.time()\n    return left\n"
+        );
+        assert_eq!(verdicts(&src), ["move 2"]);
+    }
+
+    #[test]
+    fn a_value_that_leaves_as_a_timestamp_escapes() {
+        for (tail, why) in [
+            ("    log(start)\n", "passed to `log()`"),
+            ("    return start\n", "returned"),
+            ("    d['t'] = start\n", "stored in `d['t']`"),
+            ("    s = f'{start}'\n", "formatted as a time"),
+            ("    x = start > other\n", "compared with `other`, not a wall-clock read"),
+            ("    start = 0\n", "also assigned `0`"),
+        ] {
+            let src =
+                format!("{HEAD}def f(other, d, log):\n    start = time.time()\n    x = time.time() - start\n{tail}");
+            assert_eq!(verdicts(&src), [format!("escapes: {why}")], "{tail}");
+        }
+    }
+
+    #[test]
+    fn mixing_clocks_escapes() {
+        let src = format!("{HEAD}def f(p):\n    return time.time() - os.path.getmtime(p) > 5\n");
+        assert!(verdicts(&src)[0].starts_with("escapes: meets `os.path.getmtime(p)`"), "{:?}", verdicts(&src));
+        let src = format!("{HEAD}def f():\n    start = time.time()\n    return time.monotonic() - start\n");
+        assert!(verdicts(&src)[0].starts_with("escapes: meets `time.monotonic()`"), "{:?}", verdicts(&src));
+    }
+
+    #[test]
+    fn none_means_no_deadline_yet() {
+        let src = format!(
+            "{HEAD}def f(t):\n    end = None\n    if t:\n        end = time.time() + t\n    while end is None or time.time() < end:\n        pass\n"
+        );
+        assert_eq!(verdicts(&src), ["move 2"]);
+    }
+
+    #[test]
+    fn a_private_attribute_moves_only_when_the_class_keeps_it() {
+        let class = "class T(object):\n    def __init__(self):\n        self._last = time.time()\n\n    def wait(self):\n        return self._last - time.time() + 2\n";
+        assert_eq!(verdicts(&format!("{HEAD}{class}")), ["move 2"]);
+        let public = class.replace("_last", "last");
+        assert!(verdicts(&format!("{HEAD}{public}")).iter().all(|v| v.starts_with("escapes")), "{public}");
+        let reset = format!("{class}\n    def reset(self):\n        self._last = 0\n");
+        assert_eq!(verdicts(&format!("{HEAD}{reset}")), ["escapes: also assigned `0`"]);
+        let outside = format!("{HEAD}{class}\n\ndef peek(t):\n    return t._last\n");
+        assert_eq!(verdicts(&outside), ["escapes: `_last` is used outside its class"]);
+    }
+
+    #[test]
+    fn closures_and_parameters_escape() {
+        let src = format!(
+            "{HEAD}def f():\n    start = time.time()\n    def g():\n        return time.time() - start\n    return g\n"
+        );
+        assert!(
+            verdicts(&src).iter().any(|v| v == "escapes: `start` is used in the nested function `g`"),
+            "{:?}",
+            verdicts(&src)
+        );
+        let src = format!("{HEAD}def f(start):\n    start = time.time()\n    return time.time() - start > 1\n");
+        assert_eq!(verdicts(&src), ["escapes: `start` is a parameter or a global"]);
+    }
+
+    #[test]
+    fn a_lone_read_measures_nothing() {
+        assert_eq!(verdicts(&format!("{HEAD}def f():\n    t = time.time()\n")), ["lone"]);
+    }
 }

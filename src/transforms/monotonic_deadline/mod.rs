@@ -111,7 +111,8 @@ impl Transform for MonotonicDeadline {
                     ),
                     kind: FindingKind::Site(fix),
                 }),
-                Err(why) => out.push(left_alone(ctx, g.reads[0], "import-in-use", why)),
+                Err(Unfit::ImportInUse(why)) => out.push(left_alone(ctx, g.reads[0], "import-in-use", why)),
+                Err(Unfit::TooLong(why)) => out.push(left_alone(ctx, g.reads[0], "line-too-long", why)),
             }
         }
     }
@@ -137,21 +138,56 @@ fn unit_at<'t>(ctx: &Ctx<'t>, at: usize) -> Option<Node<'t>> {
 /// `time()` from `from time import time` becomes `monotonic()` with its
 /// import, when every use of the name moves (`moving`: the callees of every
 /// read that moves).
-fn rewrite<'t>(ctx: &Ctx<'t>, g: &flow::Group<'t>, moving: &HashSet<usize>) -> Result<Fix, String> {
+/// Why a group that could move is left alone.
+enum Unfit {
+    /// Its reads go through an import other code still needs.
+    ImportInUse(String),
+    /// A rewritten line would not fit the file's line length.
+    TooLong(String),
+}
+
+fn rewrite<'t>(ctx: &Ctx<'t>, g: &flow::Group<'t>, moving: &HashSet<usize>) -> Result<Fix, Unfit> {
     let mut edits = Vec::new();
     for read in &g.reads {
-        let callee = read.child_by_field_name("function").ok_or("a call without a callee")?;
+        let Some(callee) = read.child_by_field_name("function") else { continue };
         match callee.kind_fast() {
             "attribute" => {
-                let name = callee.child_by_field_name("attribute").ok_or("an attribute without a name")?;
+                let Some(name) = callee.child_by_field_name("attribute") else { continue };
                 edits.push(Edit::replace(name.byte_range(), "monotonic"));
             }
-            _ => edits.extend(bare_name(ctx, callee, moving)?),
+            _ => edits.extend(bare_name(ctx, callee, moving).map_err(Unfit::ImportInUse)?),
         }
     }
     edits.sort_by_key(|e| e.range.start);
     edits.dedup();
+    too_long(ctx, &edits).map_err(Unfit::TooLong)?;
     Ok(Fix { edits, header: Vec::new(), applicability: Applicability::Safe })
+}
+
+/// `monotonic` is five characters longer than `time`: a line that fits the
+/// file's limit must still fit after the edits (the project's lint gate
+/// would fail otherwise). Wrapping a line is left to the author.
+fn too_long(ctx: &Ctx<'_>, edits: &[Edit]) -> Result<(), String> {
+    let text = ctx.whole_file();
+    let limit = ctx.line_limit();
+    let mut i = 0;
+    while i < edits.len() {
+        let start = crate::python::line_start(text, edits[i].range.start);
+        let end = text[start..].find(['\n', '\r']).map_or(text.len(), |k| start + k);
+        let on_line: Vec<&Edit> = edits[i..].iter().take_while(|e| e.range.start < end).collect();
+        let old = text[start..end].chars().count();
+        let grown: isize = on_line
+            .iter()
+            .map(|e| e.text.chars().count() as isize - text[e.range.clone()].chars().count() as isize)
+            .sum();
+        let new = (old as isize + grown) as usize;
+        if old <= limit && new > limit {
+            let line = 1 + text[..start].matches('\n').count();
+            return Err(format!("`monotonic` would make line {line} {new} columns long (the file keeps to {limit})"));
+        }
+        i += on_line.len();
+    }
+    Ok(())
 }
 
 /// A read through `from time import time [as alias]`: the import names
