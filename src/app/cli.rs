@@ -91,6 +91,10 @@ pub struct Common {
     /// Set any transform option: ID.OPTION=VALUE (lists are comma-separated).
     #[arg(long = "set", value_name = "ID.OPTION=VALUE")]
     pub set: Vec<String>,
+    /// The longest line a rewrite may write (default: the project's flake8,
+    /// ruff or black setting nearest each file, else 79).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub line_length: Option<u16>,
     /// Use this configuration file instead of discovering one.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -218,7 +222,12 @@ impl Common {
             let (id, option) = key.split_once('.').ok_or_else(bad)?;
             options.push((id.into(), option.into(), value.into()));
         }
-        Ok(Overrides { only: self.only.clone(), skip: self.skip.clone(), options })
+        Ok(Overrides {
+            only: self.only.clone(),
+            skip: self.skip.clone(),
+            options,
+            line_length: self.line_length.map(usize::from),
+        })
     }
 
     /// The effective configuration for `start` (or `--config`, or none with `--isolated`).

@@ -38,6 +38,9 @@ pub struct FileConfig {
     pub include: Option<Vec<String>>,
     pub exclude: Option<Vec<String>>,
     pub per_file_ignores: Vec<(String, Vec<String>)>,
+    /// The line length every written line must fit (else the project's
+    /// own: see `crate::app::line_length`).
+    pub line_length: Option<usize>,
     pub options: BTreeMap<String, OptionValues>,
 }
 
@@ -85,6 +88,10 @@ pub fn load(path: &Path, pyproject: bool) -> Result<FileConfig, ConfigError> {
             "ignore" => cfg.ignore = Some(ids(path, &name, value)?),
             "include" => cfg.include = Some(strings(path, &name, value)?),
             "exclude" => cfg.exclude = Some(strings(path, &name, value)?),
+            "line-length" => {
+                let n = value.as_integer().and_then(|n| usize::try_from(n).ok()).filter(|n| *n > 0);
+                cfg.line_length = Some(n.ok_or_else(|| wrong_type(path, &name, "a positive integer", value))?);
+            }
             "per-file-ignores" => {
                 let t = value.as_table().ok_or_else(|| wrong_type(path, &name, "a table of glob = [ids]", value))?;
                 for (glob, v) in t {
@@ -97,7 +104,7 @@ pub fn load(path: &Path, pyproject: bool) -> Result<FileConfig, ConfigError> {
                     file_err(
                         path,
                         format!(
-                            "unknown key `{name}` (expected select, ignore, include, exclude, per-file-ignores, or a transform table: {})",
+                            "unknown key `{name}` (expected select, ignore, include, exclude, per-file-ignores, line-length, or a transform table: {})",
                             transform_ids().join(", ")
                         ),
                     )
@@ -172,6 +179,8 @@ pub struct Overrides {
     pub skip: Vec<String>,
     /// (transform, option, raw value) from flags and `--set`.
     pub options: Vec<(String, String, String)>,
+    /// `--line-length`.
+    pub line_length: Option<usize>,
 }
 
 /// The configuration in force for one group of paths.
@@ -186,6 +195,7 @@ pub struct Effective {
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
     per_file: Vec<(GlobSet, Vec<String>)>,
+    line_length: Option<usize>,
 }
 
 fn globset(dir: &Path, file: &Path, globs: &[String]) -> Result<GlobSet, ConfigError> {
@@ -243,6 +253,15 @@ impl Effective {
             let shown: Vec<&str> = ids.iter().map(String::as_str).collect();
             origins.push((format!("per-file-ignores.{glob:?}"), list(&shown), file_origin()));
         }
+        let line_length = cli.line_length.or(file.line_length);
+        let shown =
+            line_length.map_or_else(|| "project's flake8/ruff/black setting, else 79".to_owned(), |n| n.to_string());
+        let line_origin = match (cli.line_length, file.line_length) {
+            (Some(_), _) => Origin::Cli,
+            (None, Some(_)) => file_origin(),
+            (None, None) => Origin::Default,
+        };
+        origins.push(("line-length".into(), shown, line_origin));
         let mut options = Vec::new();
         let mut built_transforms = Vec::with_capacity(specs.len());
         for spec in &specs {
@@ -293,7 +312,22 @@ impl Effective {
             .iter()
             .map(|(g, ids)| Ok((globset(&file.dir, &cfg_file, std::slice::from_ref(g))?, ids.clone())))
             .collect::<Result<Vec<_>, ConfigError>>()?;
-        Ok(Effective { file, specs, options, origins, transforms: built_transforms, include, exclude, per_file })
+        Ok(Effective {
+            file,
+            specs,
+            options,
+            origins,
+            transforms: built_transforms,
+            include,
+            exclude,
+            per_file,
+            line_length,
+        })
+    }
+
+    /// The line length set by tame's configuration or command line, if any.
+    pub fn line_length(&self) -> Option<usize> {
+        self.line_length
     }
 
     fn relative(&self, path: &Path) -> PathBuf {

@@ -6,5 +6,6 @@ pub mod cli;
 pub(crate) mod config;
 pub mod exit_code;
 pub(crate) mod interactive;
+pub(crate) mod line_length;
 pub(crate) mod runner;
 pub(crate) mod walk;

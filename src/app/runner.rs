@@ -76,7 +76,13 @@ pub fn process_all(
     show_left_alone: bool,
 ) -> RunResult {
     let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let opts = engine::Options { shortcuts: common.shortcuts(), apply: mode != Mode::Check, show_left_alone };
+    let opts = engine::Options {
+        shortcuts: common.shortcuts(),
+        apply: mode != Mode::Check,
+        show_left_alone,
+        line_length: None,
+    };
+    let line_lengths = crate::app::line_length::LineLengths::default();
     let results: Mutex<Vec<Work>> = Mutex::new(Vec::new());
     let counts: [AtomicUsize; 3] = Default::default();
     let scanned = AtomicUsize::new(0);
@@ -85,6 +91,9 @@ pub fn process_all(
         if common.verbose {
             eprintln!("tame: processing {}", display_path(path));
         }
+        // Each file keeps to its own project's line length.
+        let line_length = profile.effective.line_length().unwrap_or_else(|| line_lengths.for_file(path));
+        let opts = engine::Options { line_length: Some(line_length), ..opts };
         let w = process_path(path, profile, opts, mode, keep_originals);
         let kind = match w.outcome.parse {
             ParseKind::Prefiltered => Some(0),

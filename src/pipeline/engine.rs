@@ -73,6 +73,9 @@ pub struct Options {
     /// blank the definitions that can hold only those (see
     /// [`Transform::site_context`]); the sites stay the same.
     pub show_left_alone: bool,
+    /// The longest line the file's project accepts (see
+    /// `crate::app::line_length`); `None`: PEP 8's 79.
+    pub line_length: Option<usize>,
 }
 
 /// The shortcuts the transforms' [`Hints`](crate::transforms::hints::Hints)
@@ -150,7 +153,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
             None => {
                 let tree = parse::parse(&source.text)?;
                 let errors = parse::error_ranges(&tree);
-                let ctx = Ctx::new(&source.text, &tree, &indent, eol);
+                let ctx = Ctx::new(&source.text, &tree, &indent, eol).with_line_limit(opts.line_length);
                 let ctx = if opts.shortcuts.focus { ctx } else { ctx.without_focus() };
                 let findings = collect_findings(&active, &ctx, &errors, true, true);
                 if opts.shortcuts.check_hints() {
@@ -197,7 +200,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
             Err(e) => return Err(e.into()),
         };
         text = applied.text;
-        let ctx = Ctx::new(&text, &tree, &indent, eol);
+        let ctx = Ctx::new(&text, &tree, &indent, eol).with_line_limit(opts.line_length);
         // The text has moved: find its error regions again.
         findings = collect_findings(&active, &ctx, &parse::error_ranges(&tree), false, true);
         header_at = crate::python::header::insertion_point(tree.root_node(), &text);
@@ -281,7 +284,8 @@ fn partial(
         .with_module_names(&bound)
         .with_module_imports(&imports)
         .with_unparsed(&unparsed)
-        .without_unfocus_matches();
+        .without_unfocus_matches()
+        .with_line_limit(opts.line_length);
     let ctx = if opts.shortcuts.focus { ctx } else { ctx.without_focus() };
     // (No suppression comment: checked above, on the whole text.)
     let findings = collect_findings(active, &ctx, &[], true, false);

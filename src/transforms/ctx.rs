@@ -36,10 +36,11 @@ pub struct Ctx<'a> {
     /// for rendering new lines.
     indent: &'a Indent<'a>,
     eol: &'a str,
-    /// Style facts of the whole file, found on first use (most files never
-    /// render anything): see [`Ctx::quote`] and [`Ctx::line_limit`].
+    /// The quote style of the whole file, found on first use (most files
+    /// never render anything): see [`Ctx::quote`].
     quote: OnceCell<char>,
-    line_limit: OnceCell<usize>,
+    /// The project's line length, if known: see [`Ctx::line_limit`].
+    line_limit: Option<usize>,
     resolver: OnceCell<Resolver<'a, 'a>>,
     /// Names (ranges of `original`) the module binds in blocks the partial
     /// parse dropped; empty for a whole parse.
@@ -87,7 +88,7 @@ impl<'a> Ctx<'a> {
             indent,
             eol,
             quote: OnceCell::new(),
-            line_limit: OnceCell::new(),
+            line_limit: None,
             resolver: OnceCell::new(),
             module_names: &[],
             module_imports: &[],
@@ -223,12 +224,18 @@ impl<'a> Ctx<'a> {
         *self.quote.get_or_init(|| preferred_quote(self.original))
     }
 
-    /// The file's line length: 79 (PEP 8), or the smallest common longer
-    /// limit (88, 99, 119) that at most 1% of its lines exceed. One long URL
-    /// in a comment does not make a file a 99-column file. Measured on the
-    /// whole file (a blanked body is spaces, one per byte, not per char).
+    /// The longest line the file's project accepts (its flake8, ruff or
+    /// black configuration, or tame's `line-length`: see
+    /// `crate::app::line_length`), else PEP 8's 79. Every line a rewrite
+    /// writes must fit it.
     pub fn line_limit(&self) -> usize {
-        *self.line_limit.get_or_init(|| line_limit(self.original))
+        self.line_limit.unwrap_or(crate::app::line_length::DEFAULT)
+    }
+
+    /// Sets the line length the file's project accepts.
+    pub fn with_line_limit(mut self, limit: Option<usize>) -> Self {
+        self.line_limit = limit;
+        self
     }
 
     pub fn root(&self) -> Node<'a> {
@@ -332,71 +339,9 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn line_limit(src: &str) -> usize {
-    const LIMITS: [usize; 4] = [79, 88, 99, 119];
-    // One pass over the line endings, lines split as `str::lines` does (a
-    // `\r` is dropped only before a `\n`); a line's chars are counted only
-    // when its bytes exceed the smallest limit. Large files reach here whole.
-    let bytes = src.as_bytes();
-    let (mut lines, mut over) = (0usize, [0usize; LIMITS.len()]);
-    let mut start = 0;
-    // The last line need not end in `\n`.
-    let unended = !bytes.is_empty() && !bytes.ends_with(b"\n");
-    for nl in crate::pipeline::source::newlines(bytes).chain(unended.then_some(bytes.len())) {
-        let end = if nl > start && nl < bytes.len() && bytes[nl - 1] == b'\r' { nl - 1 } else { nl };
-        lines += 1;
-        if end - start > LIMITS[0] {
-            // Valid UTF-8: a char is a byte that does not continue another.
-            let chars = bytes[start..end].iter().filter(|&&b| (b as i8) >= -0x40).count();
-            for (k, limit) in LIMITS.iter().enumerate() {
-                over[k] += usize::from(chars > *limit);
-            }
-        }
-        start = nl + 1;
-    }
-    let tolerated = lines / 100;
-    LIMITS.iter().zip(over).find(|(_, n)| *n <= tolerated).map_or(usize::MAX, |(limit, _)| *limit)
-}
-
 /// `'` if the file writes more single-quoted than double-quoted strings.
 fn preferred_quote(src: &str) -> char {
     let single = memchr::memchr_iter(b'\'', src.as_bytes()).count();
     let double = memchr::memchr_iter(b'"', src.as_bytes()).count();
     if single > double { '\'' } else { '"' }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn line_limit_reference(src: &str) -> usize {
-        let lengths: Vec<usize> = src.lines().map(|l| l.chars().count()).collect();
-        let tolerated = lengths.len() / 100;
-        [79, 88, 99, 119]
-            .into_iter()
-            .find(|limit| lengths.iter().filter(|l| *l > limit).count() <= tolerated)
-            .unwrap_or(usize::MAX)
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn line_limit_matches_str_lines(
-            lines in proptest::collection::vec((0usize..130, "(x|é|\u{3000}|\r)", "(\n|\r\n|\r|)"), 0..300)
-        ) {
-            let text: String = lines.iter().map(|(n, c, end)| format!("{}{end}", c.repeat(*n))).collect();
-            proptest::prop_assert_eq!(line_limit(&text), line_limit_reference(&text));
-        }
-    }
-
-    #[test]
-    fn line_limit_follows_the_file() {
-        let short = "x = 1\n".repeat(50);
-        assert_eq!(line_limit(&short), 79);
-        // One long line in 200 (a URL in a comment) does not change the limit.
-        let one_long = format!("{short}{short}# {}\n", "u".repeat(100));
-        assert_eq!(line_limit(&one_long), 79);
-        // A black-formatted file: many lines up to 88.
-        let black = format!("{}{}", "x = 1\n".repeat(10), format!("{}\n", "y".repeat(85)).repeat(10));
-        assert_eq!(line_limit(&black), 88);
-    }
 }

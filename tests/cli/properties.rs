@@ -130,7 +130,7 @@ fn python_module() -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// What `tame fix` runs on one file.
-const FIX: Options = Options { shortcuts: Shortcuts::ALL, apply: true, show_left_alone: false };
+const FIX: Options = Options { shortcuts: Shortcuts::ALL, apply: true, show_left_alone: false, line_length: None };
 
 fn process(bytes: &[u8], t: &[Box<dyn Transform>]) -> FileResult {
     engine::process(bytes, t, FIX).expect("generated modules are valid UTF-8 Python")
@@ -200,7 +200,7 @@ proptest! {
             at += found.unwrap() + 1;
         }
         // Neither the prefilter nor partial parsing changes the result.
-        let full = engine::process(&src, &t, Options { shortcuts: Shortcuts::NONE, apply: true, show_left_alone: true }).unwrap();
+        let full = engine::process(&src, &t, Options { shortcuts: Shortcuts::NONE, apply: true, show_left_alone: true, line_length: None }).unwrap();
         prop_assert!(full.output == first.output, "partial parsing or the prefilter changed the result");
 
         // A module with a site is changed, and one without is not.

@@ -278,3 +278,26 @@ fn quiet_and_verbose() {
     assert_eq!(code, 2);
     assert_eq!(err.trim(), "tame: missing.py: no such file or directory");
 }
+
+/// Rewrites keep to the project's line length: the nearest flake8, ruff or
+/// black setting, else 79; tame's own `line-length` (or `--line-length`)
+/// wins over them.
+#[test]
+fn line_length_follows_the_project_configuration() {
+    let loader = "import sys\n\nfrom oslo_utils import importutils\n\n\ndef load_storage_driver(conf):\n    try:\n        return importutils.import_object(conf.storage_driver_class_path)\n    except ImportError:\n        sys.exit(1)\n";
+    let longest = |diff: &str| diff.lines().filter(|l| l.starts_with('+')).map(|l| l.chars().count() - 1).max();
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "loader.py", loader);
+    let (_, pep8, _) = run(tmp.path(), &["fix", "--dry-run", "--isolated", "loader.py"]);
+    assert!(longest(&pep8).unwrap() <= 79, "{pep8}");
+    write(tmp.path(), "tox.ini", "[flake8]\nmax-line-length = 120\n");
+    let (_, wide, _) = run(tmp.path(), &["fix", "--dry-run", "--isolated", "loader.py"]);
+    assert!(longest(&wide).unwrap() > 79 && longest(&wide).unwrap() <= 120, "the raise needs no wrap at 120: {wide}");
+    let (_, narrow, _) = run(tmp.path(), &["fix", "--dry-run", "--isolated", "--line-length", "79", "loader.py"]);
+    assert_eq!(narrow, pep8, "--line-length wins over tox.ini");
+    write(tmp.path(), "tame.toml", "line-length = 79\n");
+    let (_, configured, _) = run(tmp.path(), &["fix", "--dry-run", "loader.py"]);
+    assert_eq!(configured, pep8, "tame.toml's line-length wins over tox.ini");
+    let (_, config, _) = run(tmp.path(), &["config"]);
+    assert!(config.contains("line-length = 79"), "{config}");
+}

@@ -173,16 +173,18 @@ fn message<'t>(ctx: &Ctx<'t>, exit: &Exit<'t>, around: &Around<'t>, layout: Layo
         return m;
     }
     let q = ctx.quote();
+    // `% args` on a line of its own when the layout asks for it.
+    let sep = if layout.split { format!("{}{}", ctx.eol(), " ".repeat(layout.column)) } else { " ".into() };
     if let Some(name) = around.driver_name {
-        return format!("{q}Could not load driver %s{q} % ({},)", ctx.text(name));
+        return format!("{q}Could not load driver %s{q}{sep}% ({},)", ctx.text(name));
     }
     if let Some((kind, f)) = around.callback {
         let params = callback_params(ctx, f);
         match (kind, params.as_slice()) {
             (Callback::LoadFailure, [_, entrypoint, _]) => {
-                return format!("{q}Could not load driver %s{q} % ({entrypoint},)");
+                return format!("{q}Could not load driver %s{q}{sep}% ({entrypoint},)");
             }
-            (Callback::MissingEntrypoints, [names]) => return format!("{q}No driver found for %s{q} % ({names},)"),
+            (Callback::MissingEntrypoints, [names]) => return format!("{q}No driver found for %s{q}{sep}% ({names},)"),
             _ => {}
         }
     }
@@ -216,8 +218,7 @@ pub fn exception_name(
             // a partial parse, `src` has its blanked docstrings as spaces.)
             let q =
                 if ctx.whole_file().contains("\"\"\"") || !ctx.whole_file().contains("\'\'\'") { '"' } else { '\'' };
-            let doc =
-                format!("{q}{q}{q}A driver could not be loaded (raised instead of exiting the process).{q}{q}{q}");
+            let doc = format!("{q}{q}{q}A driver could not be loaded (raised instead of exiting).{q}{q}{q}");
             header.push(HeaderItem::Definition {
                 name: name.to_owned(),
                 text: format!("class {name}({base}):\n{}{doc}\n", ctx.indent()),
