@@ -92,13 +92,13 @@ mod tests {
         let context = re("driver");
         let set = [KeepSet { all: std::slice::from_ref(&exit), in_definitions: Some(&context) }];
         let src = "import sys\n\n\ndef main():\n    sys.exit(2)\n\n\ndef load_driver():\n    sys.exit(1)\n\n\nif x:\n    sys.exit(3)\n";
-        let r = super::super::reduce_with(src, &set).unwrap();
+        let r = super::super::reduce_with(src, &set, &[]).unwrap();
         let text = r.text.unwrap();
         assert!(!text.contains("exit(2)") && text.contains("exit(1)") && text.contains("exit(3)"), "{text}");
         // Without `in_definitions`, every block with an exit stays.
         let r = super::super::reduce(src, &[std::slice::from_ref(&exit)]).unwrap();
         assert!(r.text.is_none(), "nothing to blank");
         // Only module-level code (never a definition) can match then.
-        assert!(!super::super::reduce_with("def main():\n    sys.exit(2)\n", &set).unwrap().matched);
+        assert!(!super::super::reduce_with("def main():\n    sys.exit(2)\n", &set, &[]).unwrap().matched);
     }
 }

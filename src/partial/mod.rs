@@ -63,14 +63,16 @@ pub struct Reduced {
 #[cfg(test)]
 pub fn reduce(text: &str, keep: &[&[regex::bytes::Regex]]) -> Option<Reduced> {
     let sets: Vec<KeepSet<'_>> = keep.iter().map(|&all| KeepSet { all, in_definitions: None }).collect();
-    reduce_with(text, &sets)
+    reduce_with(text, &sets, &[])
 }
 
-/// [`reduce`], where a set may ask more of definitions.
-pub fn reduce_with(text: &str, keep: &[KeepSet<'_>]) -> Option<Reduced> {
+/// [`reduce`], where a set may ask more of definitions, and the top-level
+/// statements intersecting a range of `whole` are kept with every member.
+pub fn reduce_with(text: &str, keep: &[KeepSet<'_>], whole: &[Range<usize>]) -> Option<Reduced> {
     let bytes = text.as_bytes();
     let keeps = Keep::new(bytes, keep);
-    let kept = |r: &Range<usize>| keeps.keeps(r);
+    let in_whole = |r: &Range<usize>| whole.iter().any(|w| w.start < r.end && r.start < w.end.max(w.start + 1));
+    let kept = |r: &Range<usize>| in_whole(r) || keeps.keeps(r);
     let mut blanker = Blanker::new(bytes);
     let mut blanked = Vec::new();
     // The first top-level stub stays in the text: it ends the import header
@@ -143,7 +145,7 @@ pub fn reduce_with(text: &str, keep: &[KeepSet<'_>]) -> Option<Reduced> {
         // candidate. The class matched as a whole; it is a match only if one
         // of its members is, on its own.
         let head = &bytes[stmt.clone()];
-        let indent = if head.starts_with(b"class ") { body_indent(bytes, &b) } else { None };
+        let indent = if head.starts_with(b"class ") && !in_whole(stmt) { body_indent(bytes, &b) } else { None };
         let Some(indent) = indent else {
             matched = true;
             continue;

@@ -148,7 +148,8 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
     let indent = Indent::of(&source.text);
     // Round 0 runs on a partial tree when possible, else on the whole file.
     let first =
-        match opts.shortcuts.partial.then(|| partial(&active, &source, &indent, eol, opts)).transpose()?.flatten() {
+        match opts.shortcuts.partial.then(|| partial(&active, &source, &indent, eol, opts, &[])).transpose()?.flatten()
+        {
             Some(first) => first,
             None => {
                 let tree = parse::parse(&source.text)?;
@@ -243,12 +244,15 @@ struct Round0 {
 /// Offsets are those of the whole file, so the edits apply to it directly.
 /// Returns `None` (parse the whole file) when a transform needs the whole
 /// file, the file has suppression comments, or the reduced text has errors.
+/// `whole`: top-level statements to keep with all their members (asked for
+/// by a transform after a first partial parse: [`Transform::blocks_needed`]).
 fn partial(
     active: &[&dyn Transform],
     source: &Source,
     indent: &Indent<'_>,
     eol: &str,
     opts: Options,
+    whole: &[std::ops::Range<usize>],
 ) -> Result<Option<Round0>, FileError> {
     let mut keep: Vec<crate::partial::KeepSet<'_>> = Vec::with_capacity(active.len());
     let bytes = source.text.as_bytes();
@@ -265,7 +269,7 @@ fn partial(
         return Ok(None);
     }
     let Some(crate::partial::Reduced { text, unparsed, blanked, bound, imports, matched }) =
-        crate::partial::reduce_with(&source.text, &keep)
+        crate::partial::reduce_with(&source.text, &keep, whole)
     else {
         return Ok(None);
     };
@@ -307,6 +311,15 @@ fn partial(
     };
     if active.iter().any(|t| t.needs_whole_file(&ctx, &findings, &mentioned)) {
         return Ok(None);
+    }
+    let needed: Vec<std::ops::Range<usize>> =
+        active.iter().flat_map(|t| t.blocks_needed(&ctx, &findings, &mentioned)).collect();
+    if !needed.is_empty() {
+        // Once: a second partial parse that still lacks text parses it all.
+        if !whole.is_empty() {
+            return Ok(None);
+        }
+        return partial(active, source, indent, eol, opts, &needed);
     }
     let header_at = crate::python::header::insertion_point(tree.root_node(), &reduced);
     Ok(Some(Round0 { findings, header_at, errors_before: 0, partial: true, parsed: true }))

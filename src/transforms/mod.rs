@@ -52,6 +52,20 @@ pub trait Transform: Send + Sync {
         false
     }
 
+    /// After a partial parse, when the whole file is not needed: the byte
+    /// ranges whose top-level statements these findings need parsed whole
+    /// (a class with all its members, rather than only those matching the
+    /// block regexes). The file is then parsed again, partially, with those
+    /// statements kept whole; empty: the partial parse was enough.
+    fn blocks_needed(
+        &self,
+        _ctx: &Ctx<'_>,
+        _findings: &[Finding],
+        _mentioned: &dyn Fn(&str, std::ops::Range<usize>) -> bool,
+    ) -> Vec<std::ops::Range<usize>> {
+        Vec::new()
+    }
+
     /// For a file's text (raw bytes): a regex that every definition (a
     /// `def`, `async def` or `class` statement, or a decorator; top-level or
     /// a class member) holding one of this transform's *sites* matches

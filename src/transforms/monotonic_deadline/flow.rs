@@ -33,6 +33,8 @@ pub(super) struct Group<'t> {
     pub members: usize,
     /// Its private attributes (`_last_time_called`).
     pub attrs: Vec<String>,
+    /// The byte ranges of the classes those attributes belong to.
+    pub classes: Vec<std::ops::Range<usize>>,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -259,12 +261,26 @@ impl<'c, 't> Flow<'c, 't> {
                 }
             },
         );
+        // How a read can be spelled here: `...time(` or a module-level
+        // alias (`from time import time as clock`).
+        let module = self.ctx.resolver().module();
+        let spellings: Vec<String> = std::iter::once("time")
+            .chain(WALL_CLOCK_READS.iter().flat_map(|p| module.module_aliases(p)))
+            .map(str::to_owned)
+            .collect();
         loop {
             let mut grew = false;
             for &a in &assignments {
                 let (Some(left), Some(right)) = (a.child_by_field_name("left"), a.child_by_field_name("right")) else {
                     continue;
                 };
+                // Cheap first (a value with no clock in sight is none), then
+                // the structural test (which climbs the tree for each name).
+                let text = self.text(right);
+                if !spellings.iter().any(|w| text.contains(w.as_str())) && !self.known_names().any(|n| text.contains(n))
+                {
+                    continue;
+                }
                 if self.clock(right).is_none() {
                     continue;
                 }
@@ -291,18 +307,37 @@ impl<'c, 't> Flow<'c, 't> {
         }
     }
 
+    /// Every clock local's and clock attribute's name.
+    fn known_names(&self) -> impl Iterator<Item = &str> {
+        self.locals.values().chain(self.attrs.values()).flatten().map(String::as_str)
+    }
+
     /// Judges every use of every clock value in the unit.
     fn follow_uses(&mut self) {
+        let names: std::collections::HashSet<&str> =
+            self.locals.values().chain(self.attrs.values()).flatten().map(String::as_str).collect();
+        let ctx = self.ctx;
         let mut nodes = Vec::new();
-        self.ctx.walk(
+        // Only reads and the names of clock values can be clock values.
+        ctx.walk(
             self.unit,
             |_| true,
             |n| {
-                if matches!(n.kind_fast(), "call" | "identifier" | "attribute") {
+                let keep = match n.kind_fast() {
+                    "call" => n.child_by_field_name("function").is_some_and(|f| match f.kind_fast() {
+                        "attribute" => f.child_by_field_name("attribute").is_some_and(|a| ctx.text(a) == "time"),
+                        _ => f.kind_fast() == "identifier",
+                    }),
+                    "identifier" => names.contains(ctx.text(n)),
+                    "attribute" => n.child_by_field_name("attribute").is_some_and(|a| names.contains(ctx.text(a))),
+                    _ => false,
+                };
+                if keep {
                     nodes.push(n);
                 }
             },
         );
+        drop(names);
         for n in nodes {
             // A name bound in a nested scope is another variable: only the
             // scope's own identifiers count (a closure's use escapes below).
@@ -553,6 +588,7 @@ impl<'c, 't> Flow<'c, 't> {
                         escape: self.escapes[r].clone(),
                         members: 0,
                         attrs: Vec::new(),
+                        classes: Vec::new(),
                     },
                 )),
             }
@@ -568,8 +604,15 @@ impl<'c, 't> Flow<'c, 't> {
             self.keys.iter().filter(|(k, _)| matches!(k, Key::Attr(..))).map(|(k, i)| (k.clone(), *i)).collect();
         for (key, i) in attr_keys {
             let r = self.find(i);
+            let class = match &key {
+                Key::Attr(class, _) => self.node(*class).map(|c| c.byte_range()),
+                _ => None,
+            };
             if let (Key::Attr(_, name), Some((_, g))) = (key, by_root.iter_mut().find(|(root, _)| *root == r)) {
                 g.attrs.push(name);
+                if let Some(c) = class.filter(|c| !g.classes.contains(c)) {
+                    g.classes.push(c);
+                }
             }
         }
         let mut groups: Vec<Group<'t>> = by_root.into_iter().map(|(_, g)| g).collect();

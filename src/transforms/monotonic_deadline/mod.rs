@@ -34,31 +34,54 @@ impl Transform for MonotonicDeadline {
     }
 
     /// A group with a private attribute needs every use of the attribute in
-    /// the class and the module, and a read through `from time import time`
-    /// at module level every use of the name: if a blanked body spells one,
-    /// parse the whole file.
+    /// the module, and a read through `from time import time` every use of
+    /// the name: if a blanked body outside the group's classes spells one,
+    /// parse the whole file (inside them: [`Self::blocks_needed`]).
     fn needs_whole_file(
         &self,
         ctx: &Ctx<'_>,
         findings: &[Finding],
         mentioned: &dyn Fn(&str, std::ops::Range<usize>) -> bool,
     ) -> bool {
-        let everywhere = 0..ctx.whole_file().len();
-        let mut units = Vec::new();
-        for f in findings.iter().filter(|f| f.transform == self.spec.id) {
-            if let Some(unit) = unit_at(ctx, f.range.start)
-                && !units.contains(&unit)
-            {
-                units.push(unit);
-            }
-        }
-        units.into_iter().flat_map(|u| flow::groups(ctx, u)).any(|g| {
-            g.attrs.iter().any(|a| mentioned(a, everywhere.clone()))
+        let len = ctx.whole_file().len();
+        self.groups_of(ctx, findings).iter().any(|g| {
+            let outside = |word: &str| {
+                let mut from = 0;
+                let mut classes = g.classes.clone();
+                classes.sort_by_key(|c| c.start);
+                for c in classes.iter().chain(std::iter::once(&(len..len))) {
+                    if c.start > from && mentioned(word, from..c.start) {
+                        return true;
+                    }
+                    from = from.max(c.end);
+                }
+                false
+            };
+            g.attrs.iter().any(|a| outside(a))
                 || g.reads.iter().any(|r| {
                     let callee = r.child_by_field_name("function");
-                    callee.is_some_and(|c| c.kind_fast() == "identifier" && mentioned(ctx.text(c), everywhere.clone()))
+                    callee.is_some_and(|c| c.kind_fast() == "identifier" && mentioned(ctx.text(c), 0..len))
                 })
         })
+    }
+
+    /// A group with a private attribute needs every method of its class: the
+    /// classes where a blanked member spells the attribute are parsed whole.
+    fn blocks_needed(
+        &self,
+        ctx: &Ctx<'_>,
+        findings: &[Finding],
+        mentioned: &dyn Fn(&str, std::ops::Range<usize>) -> bool,
+    ) -> Vec<std::ops::Range<usize>> {
+        let mut needed = Vec::new();
+        for g in self.groups_of(ctx, findings) {
+            for class in &g.classes {
+                if g.attrs.iter().any(|a| mentioned(a, class.clone())) && !needed.contains(class) {
+                    needed.push(class.clone());
+                }
+            }
+        }
+        needed
     }
 
     fn run(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -115,6 +138,21 @@ impl Transform for MonotonicDeadline {
                 Err(Unfit::TooLong(why)) => out.push(left_alone(ctx, g.reads[0], "line-too-long", why)),
             }
         }
+    }
+}
+
+impl MonotonicDeadline {
+    /// The groups of the units holding this transform's findings.
+    fn groups_of<'t>(&self, ctx: &Ctx<'t>, findings: &[Finding]) -> Vec<flow::Group<'t>> {
+        let mut units = Vec::new();
+        for f in findings.iter().filter(|f| f.transform == self.spec.id) {
+            if let Some(unit) = unit_at(ctx, f.range.start)
+                && !units.contains(&unit)
+            {
+                units.push(unit);
+            }
+        }
+        units.into_iter().flat_map(|u| flow::groups(ctx, u)).collect()
     }
 }
 
