@@ -50,6 +50,8 @@ pub struct Work {
     pub outcome: FileOutcome,
     pub original: Vec<u8>,
     pub new: Option<Vec<u8>>,
+    /// The index of the file's [`Profile`].
+    pub profile: usize,
 }
 
 /// The result of processing every file.
@@ -85,7 +87,8 @@ pub fn process_all(
         if common.verbose {
             eprintln!("tame: processing {}", display_path(path));
         }
-        let w = process_path(path, profile, opts, mode, keep_originals);
+        let mut w = process_path(path, profile, opts, mode, keep_originals);
+        w.profile = profiles.iter().position(|p| std::ptr::eq(p, profile)).unwrap_or(0);
         let kind = match w.outcome.parse {
             ParseKind::Prefiltered => Some(0),
             ParseKind::Partial => Some(1),
@@ -139,9 +142,25 @@ pub fn process_all(
         }
     };
     let mut work = results.into_inner().expect("no panics while locked");
+    let mut walk_errors: Vec<(String, String)> =
+        walk_errors.iter().map(|e| (display_path(&e.path), e.message.clone())).collect();
+    work.sort_by(|a, b| a.outcome.display.cmp(&b.outcome.display).then_with(|| a.path.cmp(&b.path)));
+    if mode != Mode::Check {
+        for (i, p) in profiles.iter().enumerate() {
+            if let Err(e) = one_driver_exception(&mut work, i, p, opts, mode, keep_originals) {
+                // Never two classes of one name in a project: write nothing.
+                for w in work.iter_mut() {
+                    w.new = None;
+                    w.outcome.diff = None;
+                    w.outcome.changed = false;
+                }
+                let root = p.roots.first().map(|r| display_path(r)).filter(|r| !r.is_empty());
+                walk_errors.push((root.unwrap_or_else(|| ".".into()), e));
+            }
+        }
+    }
     work.sort_by(|a, b| a.outcome.display.cmp(&b.outcome.display).then_with(|| a.path.cmp(&b.path)));
     let parse_counts = counts.map(AtomicUsize::into_inner);
-    let walk_errors = walk_errors.iter().map(|e| (display_path(&e.path), e.message.clone())).collect();
     RunResult { work, walk_errors, symlinks, scanned: scanned.into_inner(), parse_counts }
 }
 
@@ -222,7 +241,7 @@ fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mod
     }
     BUF.with(|buf| {
         let mut buf = buf.borrow_mut();
-        process_read(path, profile, opts, mode, keep, outcome, &mut buf)
+        process_read(path, profile, None, opts, mode, keep, outcome, &mut buf)
     })
 }
 
@@ -249,10 +268,13 @@ fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     }
 }
 
-/// Reads the file into `buf` (emptied first) and processes it.
+/// Reads the file into `buf` (emptied first) and processes it, with
+/// `replace` instead of the profile's transform of the same id.
+#[allow(clippy::too_many_arguments)]
 fn process_read(
     path: &Path,
     profile: &Profile,
+    replace: Option<&dyn Transform>,
     opts: engine::Options,
     mode: Mode,
     keep: bool,
@@ -264,7 +286,7 @@ fn process_read(
         Err(e) => {
             outcome.error = Some(format!("could not read: {}", walk::describe_io(&e)));
             outcome.display = display_path(path);
-            return Work { path: path.to_path_buf(), outcome, original: Vec::new(), new: None };
+            return Work { path: path.to_path_buf(), outcome, original: Vec::new(), new: None, profile: 0 };
         }
     };
     let ignored = profile.effective.ignored_for(path);
@@ -272,7 +294,10 @@ fn process_read(
         .effective
         .transforms
         .iter()
-        .map(|t| t.as_ref())
+        .map(|t| match replace {
+            Some(r) if r.spec().id == t.spec().id => r,
+            _ => t.as_ref(),
+        })
         .filter(|t| !ignored.contains(&t.spec().id.as_str()))
         .collect();
     let mut new = None;
@@ -301,7 +326,163 @@ fn process_read(
     }
     // Keep the original only where `fix` will need it (to detect concurrent edits).
     let keep_original = if new.is_some() && (mode == Mode::Write || keep) { original.to_vec() } else { Vec::new() };
-    Work { path: path.to_path_buf(), outcome, original: keep_original, new }
+    Work { path: path.to_path_buf(), outcome, original: keep_original, new, profile: 0 }
+}
+
+/// One `DriverLoadError` per project (`driver_load_error::project`): when
+/// the rewrites of several modules of profile `index` would each define the
+/// exception class, it is defined once, in the home module found for them,
+/// and those modules are processed again with `exception =
+/// "home.module:Name"`, so they import it. A single such module keeps its
+/// own definition, unless a home already defines the class. `Err` (with the
+/// message for the user) when no home can be shown safe.
+fn one_driver_exception(
+    work: &mut Vec<Work>,
+    index: usize,
+    profile: &Profile,
+    opts: engine::Options,
+    mode: Mode,
+    keep: bool,
+) -> Result<(), String> {
+    use crate::pipeline::edits::{Applicability, Edit, Fix, HeaderItem};
+    use crate::transforms::driver_load_error::{ID, project};
+    use crate::transforms::{ExceptionRef, Finding};
+    let effective = &profile.effective;
+    let Some(at) = effective.specs.iter().position(|s| s.id == ID) else { return Ok(()) };
+    let options = &effective.options[at];
+    let value = |key: &str| options.get(key).and_then(|v| v.as_str()).unwrap_or("");
+    let Ok(ExceptionRef::Name(name)) = ExceptionRef::parse(value("exception")) else { return Ok(()) };
+    let defines = |w: &Work| {
+        w.outcome.error.is_none()
+            && w.outcome.findings.iter().any(|l| {
+                l.finding.transform == ID
+                    && matches!(&l.finding.kind, FindingKind::Site(fix)
+                        if fix.header.iter().any(|h| matches!(h, HeaderItem::Definition { name: n, .. } if *n == name)))
+            })
+    };
+    let defining: Vec<usize> = (0..work.len()).filter(|&i| work[i].profile == index && defines(&work[i])).collect();
+    if defining.is_empty() {
+        return Ok(());
+    }
+    let paths: Vec<PathBuf> = defining.iter().map(|&i| work[i].path.clone()).collect();
+    let home = match project::find_home(&paths, &name, &profile.roots) {
+        Ok(home) if defining.len() > 1 || home.defines => home,
+        // One module: its own definition is the only one.
+        _ if defining.len() == 1 => return Ok(()),
+        Ok(_) => unreachable!("guarded above"),
+        Err(why) => {
+            let shown: Vec<String> = paths.iter().map(|p| display_path(p)).collect();
+            return Err(format!(
+                "{ID}: the driver loaders rewritten in {} modules ({}) would each define their own `{name}`; {why}. \
+                 Set `{ID}.exception = \"module:Name\"` (`--driver-exception module:Name`) to an exception they \
+                 can all import; nothing was written",
+                shown.len(),
+                shown.join(", ")
+            ));
+        }
+    };
+    let same = |a: &Path, b: &Path| std::path::absolute(a).ok() == std::path::absolute(b).ok();
+    let base = match ExceptionRef::parse(value("base")) {
+        Ok(ExceptionRef::Name(b)) => b,
+        _ if home.defines => String::new(),
+        _ => {
+            return Err(format!(
+                "{ID}: the exception would be defined in `{}` for several modules, but its `base` is imported \
+                 (`module:Name`); set `{ID}.exception = \"module:Name\"` instead; nothing was written",
+                display_path(&home.path)
+            ));
+        }
+    };
+    let mut reconfigured = options.clone();
+    reconfigured.insert("exception".into(), toml::Value::String(format!("{}:{name}", home.module)));
+    let transform = match crate::transforms::build(ID, &reconfigured) {
+        Some(Ok(t)) => t,
+        Some(Err(e)) => return Err(e.to_string()),
+        None => return Ok(()),
+    };
+    let mut buf = Vec::new();
+    for &i in &defining {
+        if same(&work[i].path, &home.path) {
+            continue;
+        }
+        let path = work[i].path.clone();
+        let outcome = FileOutcome {
+            display: String::new(),
+            findings: Vec::new(),
+            diff: None,
+            changed: false,
+            error: None,
+            parse: work[i].outcome.parse,
+        };
+        let mut w = process_read(&path, profile, Some(transform.as_ref()), opts, mode, keep, outcome, &mut buf);
+        w.outcome.parse = work[i].outcome.parse;
+        w.profile = index;
+        work[i] = w;
+    }
+    if home.defines || defining.iter().any(|&i| same(&work[i].path, &home.path)) {
+        return Ok(());
+    }
+    // The definition, as a site of the home module (the report lists it,
+    // `--interactive` asks about it).
+    let original = std::fs::read(&home.path)
+        .map_err(|e| format!("{}: could not read: {}", display_path(&home.path), walk::describe_io(&e)))?;
+    let decoded =
+        crate::pipeline::source::Source::decode(&original).map_err(|e| format!("{}: {e}", display_path(&home.path)))?;
+    let text = decoded.text.as_ref();
+    let indent = crate::pipeline::source::Indent::of(text);
+    let addition = project::definition(text, &name, &base, indent.get(), decoded.line_ending.as_str());
+    let end = text.len();
+    let pos = crate::pipeline::source::line_cols(text, &[end])[0];
+    let finding = Finding {
+        transform: ID,
+        range: end..end,
+        message: format!(
+            "defines `{name}`, which the driver loaders rewritten in {} modules raise and import from here",
+            defining.len()
+        ),
+        kind: FindingKind::Site(Fix {
+            edits: vec![Edit::insert(end, addition.clone())],
+            header: Vec::new(),
+            applicability: Applicability::Review,
+        }),
+    };
+    let located = engine::Located { finding, start: pos, end: pos, edit_positions: vec![(pos, pos)] };
+    let existing = work.iter().position(|w| same(&w.path, &home.path));
+    let mut w = match existing {
+        Some(i) => work.remove(i),
+        None => Work {
+            path: home.path.clone(),
+            outcome: FileOutcome {
+                display: display_path(&home.path),
+                findings: Vec::new(),
+                diff: None,
+                changed: false,
+                error: None,
+                parse: ParseKind::Full,
+            },
+            original: Vec::new(),
+            new: None,
+            profile: index,
+        },
+    };
+    if w.outcome.error.is_some() {
+        return Err(format!("{}: {}", display_path(&home.path), w.outcome.error.clone().unwrap_or_default()));
+    }
+    // Appended to whatever the other rewrites of the file made.
+    let before = w.new.clone().unwrap_or_else(|| original.clone());
+    let now = crate::pipeline::source::Source::decode(&before)
+        .ok()
+        .and_then(|s| s.encode(&format!("{}{addition}", s.text)))
+        .ok_or_else(|| format!("{}: could not encode the definition", display_path(&home.path)))?;
+    if mode == Mode::DryRun {
+        w.outcome.diff = Some(diff::unified(&w.outcome.display, &original, &now));
+    }
+    w.outcome.findings.push(located);
+    w.outcome.changed = true;
+    w.original = original;
+    w.new = Some(now);
+    work.push(w);
+    Ok(())
 }
 
 /// Writes every changed file, refusing dirty ones unless `allow_dirty`.
