@@ -52,6 +52,10 @@ pub struct Work {
     pub new: Option<Vec<u8>>,
     /// The index of the file's [`Profile`].
     pub profile: usize,
+    /// Whether the file spells `SystemExit` (only looked for by `fix`): a
+    /// test module may pin a rewritten loader's exit (see
+    /// `driver_load_error::pinned`).
+    pub spells_exit: bool,
 }
 
 /// The result of processing every file.
@@ -100,7 +104,7 @@ pub fn process_all(
         }
         scanned.fetch_add(1, Ordering::Relaxed);
         let quiet = w.outcome.findings.is_empty() && w.outcome.error.is_none() && w.new.is_none();
-        if keep_originals || !quiet {
+        if keep_originals || !quiet || w.spells_exit {
             results.lock().expect("no panics while locked").push(w);
         }
         progress.inc(1);
@@ -147,7 +151,11 @@ pub fn process_all(
     work.sort_by(|a, b| a.outcome.display.cmp(&b.outcome.display).then_with(|| a.path.cmp(&b.path)));
     if mode != Mode::Check {
         for (i, p) in profiles.iter().enumerate() {
-            if let Err(e) = one_driver_exception(&mut work, i, p, opts, mode, keep_originals) {
+            let one = one_driver_exception(&mut work, i, p, opts, mode, keep_originals);
+            if let Ok(exception) = &one {
+                pinned_tests(&mut work, i, exception.as_ref(), mode);
+            }
+            if let Err(e) = one {
                 // Never two classes of one name in a project: write nothing.
                 for w in work.iter_mut() {
                     w.new = None;
@@ -286,7 +294,14 @@ fn process_read(
         Err(e) => {
             outcome.error = Some(format!("could not read: {}", walk::describe_io(&e)));
             outcome.display = display_path(path);
-            return Work { path: path.to_path_buf(), outcome, original: Vec::new(), new: None, profile: 0 };
+            return Work {
+                path: path.to_path_buf(),
+                outcome,
+                original: Vec::new(),
+                new: None,
+                profile: 0,
+                spells_exit: false,
+            };
         }
     };
     let ignored = profile.effective.ignored_for(path);
@@ -326,7 +341,13 @@ fn process_read(
     }
     // Keep the original only where `fix` will need it (to detect concurrent edits).
     let keep_original = if new.is_some() && (mode == Mode::Write || keep) { original.to_vec() } else { Vec::new() };
-    Work { path: path.to_path_buf(), outcome, original: keep_original, new, profile: 0 }
+    // Test modules that may pin a rewritten loader's exit (`fix` only).
+    let spells_exit =
+        mode != Mode::Check && outcome.error.is_none() && memchr::memmem::find(original, b"SystemExit").is_some();
+    if spells_exit && outcome.display.is_empty() {
+        outcome.display = display_path(path);
+    }
+    Work { path: path.to_path_buf(), outcome, original: keep_original, new, profile: 0, spells_exit }
 }
 
 /// One `DriverLoadError` per project (`driver_load_error::project`): when
@@ -343,15 +364,19 @@ fn one_driver_exception(
     opts: engine::Options,
     mode: Mode,
     keep: bool,
-) -> Result<(), String> {
+) -> Result<Option<crate::transforms::ExceptionRef>, String> {
     use crate::pipeline::edits::{Applicability, Edit, Fix, HeaderItem};
     use crate::transforms::driver_load_error::{ID, project};
     use crate::transforms::{ExceptionRef, Finding};
     let effective = &profile.effective;
-    let Some(at) = effective.specs.iter().position(|s| s.id == ID) else { return Ok(()) };
+    let Some(at) = effective.specs.iter().position(|s| s.id == ID) else { return Ok(None) };
     let options = &effective.options[at];
     let value = |key: &str| options.get(key).and_then(|v| v.as_str()).unwrap_or("");
-    let Ok(ExceptionRef::Name(name)) = ExceptionRef::parse(value("exception")) else { return Ok(()) };
+    let name = match ExceptionRef::parse(value("exception")) {
+        Ok(ExceptionRef::Name(name)) => name,
+        Ok(imported) => return Ok(Some(imported)),
+        Err(_) => return Ok(None),
+    };
     let defines = |w: &Work| {
         w.outcome.error.is_none()
             && w.outcome.findings.iter().any(|l| {
@@ -362,13 +387,16 @@ fn one_driver_exception(
     };
     let defining: Vec<usize> = (0..work.len()).filter(|&i| work[i].profile == index && defines(&work[i])).collect();
     if defining.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let paths: Vec<PathBuf> = defining.iter().map(|&i| work[i].path.clone()).collect();
     let home = match project::find_home(&paths, &name, &profile.roots) {
         Ok(home) if defining.len() > 1 || home.defines => home,
         // One module: its own definition is the only one.
-        _ if defining.len() == 1 => return Ok(()),
+        _ if defining.len() == 1 => {
+            let module = project::module_name(&work[defining[0]].path).map(|(m, _)| m);
+            return Ok(module.map(|module| ExceptionRef::Import { module, name }));
+        }
         Ok(_) => unreachable!("guarded above"),
         Err(why) => {
             let shown: Vec<String> = paths.iter().map(|p| display_path(p)).collect();
@@ -398,8 +426,9 @@ fn one_driver_exception(
     let transform = match crate::transforms::build(ID, &reconfigured) {
         Some(Ok(t)) => t,
         Some(Err(e)) => return Err(e.to_string()),
-        None => return Ok(()),
+        None => return Ok(None),
     };
+    let exception = ExceptionRef::Import { module: home.module.clone(), name: name.clone() };
     let mut buf = Vec::new();
     for &i in &defining {
         if same(&work[i].path, &home.path) {
@@ -420,7 +449,7 @@ fn one_driver_exception(
         work[i] = w;
     }
     if home.defines || defining.iter().any(|&i| same(&work[i].path, &home.path)) {
-        return Ok(());
+        return Ok(Some(exception));
     }
     // The definition, as a site of the home module (the report lists it,
     // `--interactive` asks about it).
@@ -463,6 +492,7 @@ fn one_driver_exception(
             original: Vec::new(),
             new: None,
             profile: index,
+            spells_exit: false,
         },
     };
     if w.outcome.error.is_some() {
@@ -482,7 +512,144 @@ fn one_driver_exception(
     w.original = original;
     w.new = Some(now);
     work.push(w);
-    Ok(())
+    Ok(Some(exception))
+}
+
+/// What the driver loaders rewritten in profile `index` are, for judging
+/// tests and listing callers: the dotted paths of the rewritten module-level
+/// functions (and of the module-level functions that call them in their
+/// module, from the `caller` notes), and their names.
+/// `with_callers: false` leaves the callers out.
+pub fn rewritten_loaders(
+    work: &[Work],
+    index: Option<usize>,
+    with_callers: bool,
+) -> crate::transforms::driver_load_error::pinned::Rewritten {
+    use crate::transforms::driver_load_error::{ID, pinned::Rewritten, project};
+    let mut out = Rewritten { targets: Default::default(), names: Default::default() };
+    for w in work.iter().filter(|w| index.is_none_or(|i| w.profile == i)) {
+        let wanted: Vec<&crate::pipeline::engine::Located> = w
+            .outcome
+            .findings
+            .iter()
+            .filter(|l| l.finding.transform == ID)
+            .filter(|l| match &l.finding.kind {
+                FindingKind::Site(fix) => {
+                    !fix.edits.iter().all(|e| e.range.is_empty() && e.range.start > 0)
+                        && !l.finding.message.contains("expects the exit of a rewritten driver loader")
+                }
+                FindingKind::LeftAlone { class, .. } => with_callers && class == "caller",
+            })
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        let bytes = if w.original.is_empty() { std::fs::read(&w.path).unwrap_or_default() } else { w.original.clone() };
+        let Ok(src) = crate::pipeline::source::Source::decode(&bytes) else { continue };
+        let Ok(tree) = crate::python::parse::parse(&src.text) else { continue };
+        let module = project::module_name(&w.path).map(|(m, _)| m);
+        let offsets: Vec<usize> = wanted.iter().map(|l| l.finding.range.start).collect();
+        for at in offsets {
+            let Some(leaf) = tree.root_node().descendant_for_byte_range(at, at) else { continue };
+            let Some(f) = crate::python::enclosing_function_in(tree.root_node(), leaf) else { continue };
+            let q = crate::python::qualified_name(f, &src.text);
+            if let Some(last) = q.rsplit('.').next() {
+                out.names.insert(last.to_owned());
+            }
+            if let Some(m) = &module
+                && !q.contains('.')
+            {
+                out.targets.insert(format!("{m}.{q}"));
+            }
+        }
+    }
+    out
+}
+
+/// Test modules of profile `index` that pin a rewritten loader's exit
+/// (`driver_load_error::pinned`): provable assertions now expect
+/// `exception`, the others are listed (class `check-test`).
+fn pinned_tests(work: &mut [Work], index: usize, exception: Option<&crate::transforms::ExceptionRef>, mode: Mode) {
+    use crate::pipeline::edits::Fix;
+    use crate::transforms::driver_load_error::pinned;
+    let rewritten = rewritten_loaders(work, Some(index), true);
+    if rewritten.names.is_empty() {
+        return;
+    }
+    for w in work.iter_mut().filter(|w| w.profile == index && w.spells_exit && w.outcome.error.is_none()) {
+        let bytes = if w.original.is_empty() { std::fs::read(&w.path).unwrap_or_default() } else { w.original.clone() };
+        let Ok(src) = crate::pipeline::source::Source::decode(&bytes) else { continue };
+        let Ok(tree) = crate::python::parse::parse(&src.text) else { continue };
+        let indent = crate::pipeline::source::Indent::of(&src.text);
+        let ctx = crate::transforms::Ctx::new(&src.text, &tree, &indent, src.line_ending.as_str());
+        let mut found = Vec::new();
+        // Without a module to import the exception from, or in a file other
+        // rewrites changed already, assertions are only listed.
+        let placeholder = crate::transforms::ExceptionRef::Name("SystemExit".into());
+        pinned::judge(&ctx, &rewritten, exception.unwrap_or(&placeholder), &mut found);
+        let rewrite = exception.is_some() && w.new.is_none();
+        let found: Vec<crate::transforms::Finding> = found
+            .into_iter()
+            .map(|f| match f.kind {
+                FindingKind::Site(_) if !rewrite => crate::transforms::Finding {
+                    kind: FindingKind::LeftAlone {
+                        class: pinned::CHECK_TEST.into(),
+                        evidence: "expects `SystemExit` from a rewritten driver loader, but tame could not \
+                                   rewrite it here: check this test"
+                            .into(),
+                    },
+                    ..f
+                },
+                _ => f,
+            })
+            .collect();
+        if found.is_empty() {
+            continue;
+        }
+        let offsets: Vec<usize> = found.iter().flat_map(|f| [f.range.start, f.range.end]).collect();
+        let pos = crate::pipeline::source::line_cols(&src.text, &offsets);
+        let fixes: Vec<&Fix> = found
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FindingKind::Site(fix) => Some(fix),
+                FindingKind::LeftAlone { .. } => None,
+            })
+            .collect();
+        if !fixes.is_empty() {
+            match engine::apply_selected(&bytes, &fixes) {
+                Ok(new) => {
+                    if w.outcome.display.is_empty() {
+                        w.outcome.display = display_path(&w.path);
+                    }
+                    if w.original.is_empty() {
+                        w.original = bytes.clone();
+                    }
+                    if mode == Mode::DryRun {
+                        w.outcome.diff = Some(diff::unified(&w.outcome.display, &bytes, &new));
+                    }
+                    w.outcome.changed = true;
+                    w.new = Some(new);
+                }
+                Err(e) => {
+                    w.outcome.error = Some(e.to_string());
+                    continue;
+                }
+            }
+        }
+        for (i, f) in found.into_iter().enumerate() {
+            let edit_positions = match &f.kind {
+                FindingKind::Site(_) => vec![(pos[2 * i], pos[2 * i + 1])],
+                FindingKind::LeftAlone { .. } => Vec::new(),
+            };
+            w.outcome.findings.push(engine::Located {
+                finding: f,
+                start: pos[2 * i],
+                end: pos[2 * i + 1],
+                edit_positions,
+            });
+        }
+        w.outcome.findings.sort_by_key(|l| l.finding.range.start);
+    }
 }
 
 /// Writes every changed file, refusing dirty ones unless `allow_dirty`.

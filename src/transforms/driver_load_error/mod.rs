@@ -19,6 +19,7 @@ mod callers;
 mod context;
 mod exits;
 mod loaders;
+pub mod pinned;
 pub mod project;
 mod render;
 

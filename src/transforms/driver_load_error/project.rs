@@ -53,7 +53,7 @@ fn packages(file: &Path) -> Vec<PathBuf> {
 
 /// The dotted module name of `file` in its top-level package, and the
 /// top-level package's name. `None` outside a package.
-fn module_name(file: &Path) -> Option<(String, String)> {
+pub fn module_name(file: &Path) -> Option<(String, String)> {
     let file = std::path::absolute(file).ok()?;
     let pkgs = packages(&file);
     let top = pkgs.last()?;
