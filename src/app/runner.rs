@@ -357,6 +357,11 @@ fn process_read(
 /// "home.module:Name"`, so they import it. A single such module keeps its
 /// own definition, unless a home already defines the class. `Err` (with the
 /// message for the user) when no home can be shown safe.
+///
+/// Modules are grouped by their top-level package (a directory with an
+/// `__init__.py`): each package gets its one class. A module outside any
+/// package is a standalone script and keeps its own definition. Returns the
+/// exception tests should expect, when there is one for the whole profile.
 fn one_driver_exception(
     work: &mut Vec<Work>,
     index: usize,
@@ -364,6 +369,40 @@ fn one_driver_exception(
     opts: engine::Options,
     mode: Mode,
     keep: bool,
+) -> Result<Option<crate::transforms::ExceptionRef>, String> {
+    use crate::transforms::driver_load_error::{ID, project};
+    let tops: std::collections::BTreeSet<PathBuf> = work
+        .iter()
+        .filter(|w| w.profile == index)
+        .filter(|w| {
+            w.outcome
+                .findings
+                .iter()
+                .any(|l| l.finding.transform == ID && matches!(l.finding.kind, FindingKind::Site(_)))
+        })
+        .filter_map(|w| project::top_package(&w.path))
+        .collect();
+    if tops.is_empty() {
+        return one_home(work, index, profile, opts, mode, keep, None);
+    }
+    let mut out = None;
+    for top in &tops {
+        out = one_home(work, index, profile, opts, mode, keep, Some(top))?;
+    }
+    Ok(if tops.len() == 1 { out } else { one_home(work, index, profile, opts, mode, keep, None)? })
+}
+
+/// [`one_driver_exception`] for the modules of top-level package `top`
+/// (`None`: none; only the configured `module:Name` is returned).
+#[allow(clippy::too_many_arguments)]
+fn one_home(
+    work: &mut Vec<Work>,
+    index: usize,
+    profile: &Profile,
+    opts: engine::Options,
+    mode: Mode,
+    keep: bool,
+    top: Option<&Path>,
 ) -> Result<Option<crate::transforms::ExceptionRef>, String> {
     use crate::pipeline::edits::{Applicability, Edit, Fix, HeaderItem};
     use crate::transforms::driver_load_error::{ID, project};
@@ -385,7 +424,9 @@ fn one_driver_exception(
                         if fix.header.iter().any(|h| matches!(h, HeaderItem::Definition { name: n, .. } if *n == name)))
             })
     };
-    let defining: Vec<usize> = (0..work.len()).filter(|&i| work[i].profile == index && defines(&work[i])).collect();
+    let in_top = |w: &Work| top.is_some_and(|t| project::top_package(&w.path).as_deref() == Some(t));
+    let defining: Vec<usize> =
+        (0..work.len()).filter(|&i| work[i].profile == index && in_top(&work[i]) && defines(&work[i])).collect();
     if defining.is_empty() {
         return Ok(None);
     }
@@ -547,7 +588,17 @@ pub fn rewritten_loaders(
         let bytes = if w.original.is_empty() { std::fs::read(&w.path).unwrap_or_default() } else { w.original.clone() };
         let Ok(src) = crate::pipeline::source::Source::decode(&bytes) else { continue };
         let Ok(tree) = crate::python::parse::parse(&src.text) else { continue };
-        let module = project::module_name(&w.path).map(|(m, _)| m);
+        // Outside a regular package: the path from the current directory
+        // (a namespace package, `from pkg import utils` for `pkg/utils.py`).
+        let module = project::module_name(&w.path).map(|(m, _)| m).or_else(|| {
+            let stem = w.outcome.display.strip_suffix(".py")?;
+            let ident = |p: &str| {
+                !p.is_empty()
+                    && p.chars().all(|c| c.is_alphanumeric() || c == '_')
+                    && !p.starts_with(|c: char| c.is_ascii_digit())
+            };
+            stem.split('/').all(ident).then(|| stem.replace('/', "."))
+        });
         let offsets: Vec<usize> = wanted.iter().map(|l| l.finding.range.start).collect();
         for at in offsets {
             let Some(leaf) = tree.root_node().descendant_for_byte_range(at, at) else { continue };

@@ -51,6 +51,11 @@ fn packages(file: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The directory of the top-level package holding `file`, if any.
+pub fn top_package(file: &Path) -> Option<PathBuf> {
+    packages(&std::path::absolute(file).ok()?).pop()
+}
+
 /// The dotted module name of `file` in its top-level package, and the
 /// top-level package's name. `None` outside a package.
 pub fn module_name(file: &Path) -> Option<(String, String)> {
