@@ -43,8 +43,11 @@ fn ask(out: &mut impl Write, input: &mut impl BufRead, prompt: &str) -> std::io:
     }
 }
 
-/// Walks through every site of every file; returns, per file, the new bytes
-/// for the accepted changes (files with none accepted are left out).
+/// Walks through every site of every file; sets, per file, the new bytes
+/// for the accepted changes (files with none accepted get none). A declined
+/// site becomes a candidate left alone (class `declined`), so the report and
+/// the summary line count only the accepted changes. Returns how many were
+/// accepted.
 pub fn review(
     work: &mut [Work],
     out: &mut impl Write,
@@ -58,20 +61,18 @@ pub fn review(
         if w.outcome.error.is_some() {
             continue;
         }
-        let sites: Vec<(usize, &Fix)> = w
-            .outcome
-            .findings
-            .iter()
-            .filter_map(|l| match &l.finding.kind {
-                FindingKind::Site(fix) => Some((l.start.0, fix)),
-                FindingKind::LeftAlone { .. } => None,
-            })
+        // Indices of the sites, in order: a declined site stops being one
+        // (see below), so the report and the summary count only what was accepted.
+        let sites: Vec<usize> = (0..w.outcome.findings.len())
+            .filter(|&i| matches!(w.outcome.findings[i].finding.kind, FindingKind::Site(_)))
             .collect();
-        let mut accepted: Vec<&Fix> = Vec::new();
-        for (line, fix) in &sites {
+        let mut accepted: Vec<usize> = Vec::new();
+        let mut declined: Vec<usize> = Vec::new();
+        for &i in &sites {
             let answer = match mode {
                 Some(m) => m,
                 None => {
+                    let FindingKind::Site(fix) = &w.outcome.findings[i].finding.kind else { continue };
                     match engine::apply_selected(&w.original, &[fix]) {
                         Ok(preview) => {
                             let d = diff::unified(&w.outcome.display, &w.original, &preview);
@@ -79,6 +80,7 @@ pub fn review(
                         }
                         Err(e) => writeln!(out, "(cannot preview: {e})")?,
                     }
+                    let line = w.outcome.findings[i].start.0;
                     let a = ask(out, input, &format!("Apply this change to {}:{line}", w.outcome.display))?;
                     if matches!(a, Answer::All | Answer::Quit) {
                         mode = Some(a);
@@ -87,20 +89,42 @@ pub fn review(
                 }
             };
             if matches!(answer, Answer::Yes | Answer::All) {
-                accepted.push(fix);
+                accepted.push(i);
+            } else {
+                declined.push(i);
             }
         }
-        if accepted.is_empty() {
+        for &i in &declined {
+            let finding = &mut w.outcome.findings[i].finding;
+            finding.kind = FindingKind::LeftAlone {
+                class: "declined".into(),
+                evidence: "declined in interactive review; not written".into(),
+            };
+        }
+        let fixes: Vec<&Fix> = accepted
+            .iter()
+            .filter_map(|&i| match &w.outcome.findings[i].finding.kind {
+                FindingKind::Site(fix) => Some(fix),
+                FindingKind::LeftAlone { .. } => None,
+            })
+            .collect();
+        if fixes.is_empty() {
             w.outcome.changed = false;
+            w.outcome.diff = None;
             continue;
         }
-        match engine::apply_selected(&w.original, &accepted) {
+        match engine::apply_selected(&w.original, &fixes) {
             Ok(bytes) => {
-                accepted_total += accepted.len();
+                accepted_total += fixes.len();
+                // A dry run shows the diff of what was accepted, not of every site.
+                if w.outcome.diff.is_some() {
+                    w.outcome.diff = Some(diff::unified(&w.outcome.display, &w.original, &bytes));
+                }
                 w.new = Some(bytes);
             }
             Err(e) => {
                 w.outcome.changed = false;
+                w.outcome.diff = None;
                 w.outcome.error = Some(e.to_string());
             }
         }

@@ -20,6 +20,12 @@ use std::sync::Mutex;
 /// PEP 8's limit, when nothing says otherwise.
 pub(crate) const DEFAULT: usize = 79;
 
+/// The limit for a file at `path`, from one cache shared by the whole run.
+pub(crate) fn for_file(path: &Path) -> usize {
+    static SHARED: std::sync::OnceLock<LineLengths> = std::sync::OnceLock::new();
+    SHARED.get_or_init(LineLengths::default).for_file(path)
+}
+
 /// Per-directory answers: the limit configured at or above it, if any.
 #[derive(Default)]
 pub(crate) struct LineLengths {

@@ -124,29 +124,69 @@ pub fn render(processed: &RunResult, profiles: &[Profile], mode: Mode) -> String
             }
         }
     }
+    let tests = tests_to_check(processed);
+    if !tests.is_empty() {
+        let _ = writeln!(
+            s,
+            "- [ ] Check these tests: they expect `SystemExit` from code that may reach a rewritten driver loader, and tame could not prove it (or rewrite them)."
+        );
+        for t in tests {
+            let _ = writeln!(s, "  - {t}");
+        }
+    }
     let _ = writeln!(s, "- [ ] The candidates left alone above are meant to stay as they are.");
     let _ = writeln!(s, "- [ ] The test suite passes: the normal path is unchanged, failure paths now raise.");
     s
 }
 
-/// `path:line` of calls to the rewritten loaders' functions, in any scanned file.
-fn call_sites(processed: &RunResult, loaders: &[&Row]) -> Vec<String> {
-    let mut names: Vec<&str> = loaders.iter().map(|r| r.function.rsplit('.').next().unwrap_or("")).collect();
-    names.retain(|n| !n.is_empty() && *n != "<module>");
-    names.sort_unstable();
-    names.dedup();
+/// `path:line` of calls to the rewritten loaders, in any scanned file:
+/// calls whose function resolves through the file's imports and attributes
+/// to a rewritten module-level loader (`utils.load_x(...)` after `from pkg
+/// import utils`), and the calls the transform found in the loader's own
+/// file (`self.load_x()`, `Class.load_x()`, class `caller`). A bare name
+/// that happens to match (an unrelated `_load_drivers` elsewhere) is not one.
+fn call_sites(processed: &RunResult, _loaders: &[&Row]) -> Vec<String> {
+    use crate::transforms::driver_load_error::pinned;
+    let rewritten = crate::app::runner::rewritten_loaders(&processed.work, None, false);
+    let mut out: Vec<(String, usize, String)> = Vec::new();
+    for w in &processed.work {
+        let bytes = if w.original.is_empty() { std::fs::read(&w.path).unwrap_or_default() } else { w.original.clone() };
+        let Ok(src) = Source::decode(&bytes) else { continue };
+        let text = src.text.as_ref();
+        let line_of = |at: usize| text[..at].matches('\n').count() + 1;
+        let line_text = |line: usize| text.lines().nth(line - 1).unwrap_or("").trim().to_owned();
+        for l in &w.outcome.findings {
+            if let FindingKind::LeftAlone { class, .. } = &l.finding.kind
+                && class == "caller"
+            {
+                out.push((w.outcome.display.clone(), l.start.0, line_text(l.start.0)));
+            }
+        }
+        if rewritten.targets.is_empty() || !rewritten.names.iter().any(|n| text.contains(n.as_str())) {
+            continue;
+        }
+        let Ok(tree) = crate::python::parse::parse(text) else { continue };
+        let indent = crate::pipeline::source::Indent::of(text);
+        let ctx = crate::transforms::Ctx::new(text, &tree, &indent, src.line_ending.as_str());
+        for call in pinned::calls_to(&ctx, &rewritten.targets) {
+            let line = line_of(call.start_byte());
+            out.push((w.outcome.display.clone(), line, line_text(line)));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out.into_iter().map(|(path, line, text)| format!("`{path}:{line}`: `{text}`")).collect()
+}
+
+/// The tests tame listed instead of rewriting (class `check-test`).
+fn tests_to_check(processed: &RunResult) -> Vec<String> {
     let mut out = Vec::new();
     for w in &processed.work {
-        let Ok(text) = std::fs::read_to_string(&w.path) else { continue };
-        for (i, line) in text.lines().enumerate() {
-            for name in &names {
-                let call = format!("{name}(");
-                let Some(pos) = line.find(&call) else { continue };
-                let before = line[..pos].chars().next_back();
-                let is_def = line.trim_start().starts_with(&format!("def {call}"));
-                if !is_def && before.is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
-                    out.push(format!("`{}:{}`: `{}`", w.outcome.display, i + 1, line.trim()));
-                }
+        for l in &w.outcome.findings {
+            if let FindingKind::LeftAlone { class, evidence } = &l.finding.kind
+                && class == crate::transforms::driver_load_error::pinned::CHECK_TEST
+            {
+                out.push(format!("`{}:{}`: {}", w.outcome.display, l.start.0, cell(evidence)));
             }
         }
     }

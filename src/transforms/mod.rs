@@ -184,31 +184,106 @@ impl ExceptionRef {
     }
 
     /// The name to raise at `at` for a builtin or imported exception, adding
-    /// the import to `header` when the module lacks it. Errors when the name
-    /// is bound to something else there.
+    /// the import to `header` when the module lacks it. Errors when a
+    /// builtin's name is bound to something else there.
+    ///
+    /// An imported exception never shadows a name the module already uses:
+    /// `from module import Name` is added only when the file spells `Name`
+    /// nowhere (code, strings or comments: the same answer whether it was
+    /// parsed whole or partially). Otherwise it is imported under an alias
+    /// that no word of the file spells, made of the module's first part and
+    /// the name (`mylib.errors:TimeoutError` in a module that catches the
+    /// builtin `TimeoutError` becomes `from mylib.errors import TimeoutError
+    /// as MylibTimeoutError`). An existing import of it (aliased or not)
+    /// that reaches `at` is reused.
     pub fn name_at(
         &self,
         ctx: &Ctx<'_>,
         at: Node<'_>,
         header: &mut Vec<crate::pipeline::edits::HeaderItem>,
     ) -> Result<String, String> {
-        let resolved = ctx.resolver().resolve_name(self.name(), at);
+        let resolver = ctx.resolver();
         match self {
             ExceptionRef::Name(name) => {
-                if resolved.as_deref() != Some(&format!("builtins.{name}")) {
+                if resolver.resolve_name(name, at).as_deref() != Some(&format!("builtins.{name}")) {
                     return Err(format!("`{name}` is shadowed here, so the builtin exception cannot be raised"));
                 }
+                Ok(name.clone())
             }
-            ExceptionRef::Import { module, name } => match resolved {
-                Some(p) if p == format!("{module}.{name}") => {}
-                Some(p) if p == format!("builtins.{name}") => header.push(crate::pipeline::edits::HeaderItem::Import {
-                    statement: format!("from {module} import {name}"),
-                }),
-                _ => return Err(format!("`{name}` is already bound to something other than `{module}:{name}`")),
-            },
+            ExceptionRef::Import { module, name } => {
+                let target = format!("{module}.{name}");
+                if resolver.resolve_name(name, at).as_deref() == Some(target.as_str()) {
+                    return Ok(name.clone());
+                }
+                // Already imported at module level (under any name) and not
+                // shadowed where it is raised.
+                let mut existing: Vec<&str> =
+                    resolver.module().imports().filter(|(_, t)| *t == target).map(|(n, _)| n).collect();
+                existing.sort_unstable_by_key(|n| (*n != name.as_str(), *n));
+                if let Some(n) =
+                    existing.into_iter().find(|n| resolver.resolve_name(n, at).as_deref() == Some(target.as_str()))
+                {
+                    return Ok(n.to_owned());
+                }
+                let text = ctx.whole_file();
+                if !spells(text, name) {
+                    header.push(crate::pipeline::edits::HeaderItem::Import {
+                        statement: format!("from {module} import {name}"),
+                    });
+                    return Ok(name.clone());
+                }
+                let alias = import_alias(text, module, name);
+                header.push(crate::pipeline::edits::HeaderItem::Import {
+                    statement: format!("from {module} import {name} as {alias}"),
+                });
+                Ok(alias)
+            }
         }
-        Ok(self.name().to_owned())
     }
+}
+
+/// Whether `text` spells `word` as a whole word outside comments (strings
+/// count: a docstring's words are cheap to avoid). A `#` before the word on
+/// its line, with no quote open before it, starts a comment.
+fn spells(text: &str, word: &str) -> bool {
+    let bytes = text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + word.len()).copied();
+        let line = &bytes[memchr::memrchr2(b'\n', b'\r', &bytes[..at]).map_or(0, |p| p + 1)..at];
+        let in_comment = memchr::memchr(b'#', line).is_some_and(|hash| {
+            let head = &line[..hash];
+            head.iter().filter(|&&b| b == b'"').count() % 2 == 0
+                && head.iter().filter(|&&b| b == b'\'').count() % 2 == 0
+        });
+        !before.is_some_and(is_word) && !after.is_some_and(is_word) && !in_comment
+    })
+}
+
+/// The alias an imported exception takes in a file that spells its name:
+/// the module's first part in CamelCase, then the name (`MylibTimeoutError`),
+/// with `_2`, `_3`, ... until no word of `text` spells it. It depends on the
+/// text alone, so every site of a file gets the same alias (and the header
+/// adds one import).
+fn import_alias(text: &str, module: &str, name: &str) -> String {
+    let first = module.split('.').next().unwrap_or(module);
+    let camel: String = first
+        .split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut cs = p.chars();
+            cs.next().map(|c| c.to_uppercase().chain(cs).collect::<String>()).unwrap_or_default()
+        })
+        .collect();
+    let base = format!("{camel}{name}");
+    let mut candidate = base.clone();
+    let mut n = 2;
+    while spells(text, &candidate) {
+        candidate = format!("{base}_{n}");
+        n += 1;
+    }
+    candidate
 }
 
 /// Reads an option value the spec guarantees to be present and well-typed.
@@ -229,6 +304,17 @@ mod tests {
         );
         assert!(ExceptionRef::parse("a b").is_err());
         assert!(ExceptionRef::parse("mod:").is_err());
+    }
+
+    #[test]
+    fn import_aliases_avoid_every_spelled_word() {
+        assert!(spells("except TimeoutError:\n", "TimeoutError"));
+        assert!(!spells("except TimeoutErrors:\n", "TimeoutError"));
+        assert!(!spells("# tame-args: --exception m:TimeoutError\n", "TimeoutError"));
+        assert!(spells("x = '#'; raise TimeoutError\n", "TimeoutError"));
+        assert_eq!(import_alias("TimeoutError", "mylib.errors", "TimeoutError"), "MylibTimeoutError");
+        assert_eq!(import_alias("TimeoutError MylibTimeoutError", "mylib", "TimeoutError"), "MylibTimeoutError_2");
+        assert_eq!(import_alias("", "my_lib.x", "Error"), "MyLibError");
     }
 
     #[test]

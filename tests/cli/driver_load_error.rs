@@ -366,3 +366,65 @@ print("checked")
     );
     assert!(out.contains("checked"), "{out}");
 }
+
+/// A package with two loader modules, an exceptions module and a test module
+/// that pins their exits: one `DriverLoadError` for the package, and the
+/// provable assertions expect it (the others are listed in the report).
+#[test]
+fn one_exception_per_package_and_tests_that_pinned_the_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let loader = |name: &str| {
+        format!(
+            "import importlib\nimport sys\n\n\ndef load_{name}_driver(driver):\n    try:\n        return \
+             importlib.import_module(driver)\n    except ImportError:\n        sys.exit(\"no {name} driver\")\n"
+        )
+    };
+    let files = [
+        ("pkg/__init__.py", String::new()),
+        ("pkg/exceptions.py", "class PkgError(Exception):\n    pass\n".to_owned()),
+        ("pkg/net.py", loader("net")),
+        ("pkg/disk.py", loader("disk")),
+        ("pkg/cli.py", "import sys\n\n\ndef main():\n    sys.exit(2)\n".to_owned()),
+        ("pkg/tests/__init__.py", String::new()),
+        (
+            "pkg/tests/test_load.py",
+            "import unittest\n\nfrom pkg import cli\nfrom pkg import net\nfrom pkg.disk import load_disk_driver\n\n\n\
+             class TestLoad(unittest.TestCase):\n    def test_callable(self):\n        self.assertRaises(SystemExit, \
+             net.load_net_driver, 'missing_mod')\n\n    def test_with(self):\n        with \
+             self.assertRaises(SystemExit):\n            load_disk_driver('missing_mod')\n\n    def test_status(self):\n        \
+             with self.assertRaises(SystemExit) as cm:\n            load_disk_driver('missing_mod')\n        \
+             self.assertTrue(cm.exception.code)\n\n    def test_main(self):\n        self.assertRaises(SystemExit, \
+             cli.main)\n"
+                .to_owned(),
+        ),
+    ];
+    for (path, text) in &files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    git_init(dir.path());
+    let (code, _, err) = run(dir.path(), &["fix", "--only", "driver-load-error", "--report", "PR.md", "pkg"]);
+    assert_eq!(code, 0, "{err}");
+    let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
+    let defs: usize = files.iter().map(|(p, _)| read(p).matches("class DriverLoadError").count()).sum();
+    assert_eq!(defs, 1, "one class for the package");
+    assert!(read("pkg/exceptions.py").contains("class DriverLoadError(Exception):"));
+    assert!(read("pkg/net.py").contains("from pkg.exceptions import DriverLoadError"));
+    let test = read("pkg/tests/test_load.py");
+    assert!(test.contains("self.assertRaises(DriverLoadError, net.load_net_driver"), "{test}");
+    assert!(test.contains("with self.assertRaises(DriverLoadError):"), "{test}");
+    assert!(test.contains("with self.assertRaises(SystemExit) as cm:"), "status read: left alone: {test}");
+    assert!(test.contains("self.assertRaises(SystemExit, cli.main)"), "not a loader: left alone: {test}");
+    let report = read("PR.md");
+    assert!(report.contains("Check these tests") && report.contains("`pkg/tests/test_load.py:18`"), "{report}");
+    assert!(!report.contains("test_load.py:22"), "{report}");
+    // The rewritten tests pass (the one reading `.code` is the reviewer's).
+    let (ok, out) = python(
+        "import unittest, sys\nfrom pkg.tests import test_load\nt = test_load.TestLoad\nsuite = \
+         unittest.TestSuite([t('test_callable'), t('test_with'), t('test_main')])\nr = \
+         unittest.TextTestRunner().run(suite)\nsys.exit(not r.wasSuccessful())\n",
+        dir.path(),
+    );
+    assert!(ok, "{out}");
+}

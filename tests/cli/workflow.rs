@@ -254,6 +254,41 @@ fn interactive_applies_only_accepted_changes() {
 }
 
 #[test]
+fn interactive_report_and_summary_count_only_accepted_changes() {
+    let tmp = project();
+    let mut child = tame(tmp.path())
+        .args(["fix", "--interactive", "--report", "PR.md", "--skip", "monotonic-deadline", "pkg/utils.py"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"y\nn\n").unwrap();
+    let (code, _, err) = decode(child.wait_with_output().unwrap());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 changed, 1 site (bounded-retry: 1)"), "declined site not counted: {err}");
+    let report = std::fs::read_to_string(tmp.path().join("PR.md")).unwrap();
+    assert!(report.contains("This change makes 1 rewrite in 1 file"), "{report}");
+    assert!(
+        report.contains("| `bounded-retry` | 1 | 1 |") && report.contains("| `driver-load-error` | 0 | 0 |"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("| `pkg/utils.py` | 58 | `load_interface_driver` |"),
+        "declined site not listed as changed: {report}"
+    );
+    assert!(report.contains("| `pkg/utils.py` | 58 | `driver-load-error` | declined |"), "{report}");
+
+    // Declining the first: only the second is written and counted.
+    let tmp = project();
+    let (code, _, err) = interactive(tmp.path(), "n\ny\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 changed, 1 site (driver-load-error: 1)"), "{err}");
+    let text = std::fs::read_to_string(tmp.path().join("pkg/utils.py")).unwrap();
+    assert!(text.contains("raise DriverLoadError(") && !text.contains("_attempts"), "{text}");
+}
+
+#[test]
 fn every_check_format_is_snapshotted() {
     let tmp = copy_to_temp(&repo().join("tests/fixtures/sample"));
     let root = tmp.path().join("sample");

@@ -19,6 +19,8 @@ mod callers;
 mod context;
 mod exits;
 mod loaders;
+pub mod pinned;
+pub mod project;
 mod render;
 
 use std::collections::HashSet;
@@ -38,7 +40,7 @@ use crate::python::parse::ancestors;
 use crate::python::{enclosing_function_in, is_scope};
 use crate::transforms::{Ctx, ExceptionRef, Finding, FindingKind, OptionError, OptionValues, Spec, Transform, opt};
 
-const ID: &str = "driver-load-error";
+pub const ID: &str = "driver-load-error";
 
 /// The query captures [`DriverLoadError::run`] reads.
 pub const CAPTURES: &[&str] = &["callback", "handler", "function"];
