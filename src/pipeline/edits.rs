@@ -78,9 +78,11 @@ pub struct Applied {
     pub applied: Vec<usize>,
 }
 
-/// Applies non-overlapping fixes, in order, plus their merged header items at
-/// `header_at`. `eol` is the file's line ending.
-pub fn apply(text: &str, fixes: &[&Fix], header_at: usize, eol: &str) -> Applied {
+/// Applies non-overlapping fixes, in order, plus their merged header items:
+/// imports each where `plan` puts it, definitions at `plan.at`. `eol` is the
+/// file's line ending.
+pub fn apply(text: &str, fixes: &[&Fix], plan: &crate::python::header::HeaderPlan, eol: &str) -> Applied {
+    let header_at = plan.at;
     let mut applied = Vec::new();
     let mut edits: Vec<(usize, u8, &Edit)> = Vec::new();
     let mut header: Vec<&HeaderItem> = Vec::new();
@@ -107,10 +109,33 @@ pub fn apply(text: &str, fixes: &[&Fix], header_at: usize, eol: &str) -> Applied
         }
         applied.push(i);
     }
+    // Imports first, each at its own slot (in order where two share one),
+    // then the definitions; priority 0: module additions go before a fix's
+    // insertion at the same offset.
+    let mut imports: Vec<(usize, &str, bool)> = Vec::new();
+    for item in &header {
+        if let HeaderItem::Import { statement } = item
+            && !imports.iter().any(|(_, s, _)| s == statement)
+        {
+            let (at, blank) = plan.import_slot(statement);
+            imports.push((at, statement, blank));
+        }
+    }
+    imports.sort_by(|a, b| (a.0, a.1.to_ascii_lowercase()).cmp(&(b.0, b.1.to_ascii_lowercase())));
+    let import_edits: Vec<Edit> = imports
+        .iter()
+        .map(|&(at, statement, blank)| {
+            let before = &text[..at];
+            let lead = if !before.is_empty() && !before.ends_with(['\n', '\r']) { eol } else { "" };
+            Edit::insert(at, format!("{lead}{statement}{eol}{}", if blank { eol } else { "" }))
+        })
+        .collect();
+    for e in &import_edits {
+        edits.push((e.range.start, 0, e));
+    }
     let header_text = render_header(text, &header, header_at, eol);
     let header_edit = Edit::insert(header_at, header_text);
     if !header_edit.text.is_empty() {
-        // Priority 0: module additions go before a fix's insertion at the same offset.
         edits.push((header_at, 0, &header_edit));
     }
     edits.sort_by_key(|(start, prio, e)| (*start, *prio, e.range.end));
@@ -125,17 +150,18 @@ pub fn apply(text: &str, fixes: &[&Fix], header_at: usize, eol: &str) -> Applied
     Applied { text: out, applied }
 }
 
+/// The definitions of `items` (imports go elsewhere: [`apply`]).
 fn render_header(text: &str, items: &[&HeaderItem], at: usize, eol: &str) -> String {
-    let mut imports: Vec<&str> = Vec::new();
     let mut defs: Vec<&str> = Vec::new();
     for item in items {
-        match item {
-            HeaderItem::Import { statement } if !imports.contains(&statement.as_str()) => imports.push(statement),
-            HeaderItem::Definition { text, .. } if !defs.contains(&text.as_str()) => defs.push(text),
-            _ => {}
+        if let HeaderItem::Definition { text, .. } = item
+            && !defs.contains(&text.as_str())
+        {
+            defs.push(text);
         }
     }
-    if imports.is_empty() && defs.is_empty() {
+    let imports_here = items.iter().any(|i| matches!(i, HeaderItem::Import { .. }));
+    if defs.is_empty() {
         return String::new();
     }
     let mut out = String::new();
@@ -143,12 +169,8 @@ fn render_header(text: &str, items: &[&HeaderItem], at: usize, eol: &str) -> Str
     if !before.is_empty() && !before.ends_with('\n') && !before.ends_with('\r') {
         out.push_str(eol);
     }
-    for imp in &imports {
-        out.push_str(imp);
-        out.push_str(eol);
-    }
     if !defs.is_empty() {
-        if !before.trim().is_empty() || !imports.is_empty() {
+        if !before.trim().is_empty() || imports_here {
             out.push_str(eol);
             out.push_str(eol);
         }
@@ -177,6 +199,7 @@ fn render_header(text: &str, items: &[&HeaderItem], at: usize, eol: &str) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::python::header::HeaderPlan;
 
     fn fix(edits: Vec<Edit>, header: Vec<HeaderItem>) -> Fix {
         Fix { edits, header, applicability: Applicability::Review }
@@ -188,7 +211,7 @@ mod tests {
         let a = fix(vec![Edit::replace(1..3, "X")], vec![]);
         let b = fix(vec![Edit::replace(2..4, "Y")], vec![]);
         let c = fix(vec![Edit::insert(5, "Z")], vec![]);
-        let r = apply(text, &[&a, &b, &c], 0, "\n");
+        let r = apply(text, &[&a, &b, &c], &HeaderPlan::at(0), "\n");
         assert_eq!(r.text, "aXdeZf");
         assert_eq!(r.applied, [0, 2]);
     }
@@ -199,7 +222,7 @@ mod tests {
         let bind = Edit::insert(8, " as exc");
         let a = fix(vec![bind.clone(), Edit::replace(14..15, "A")], vec![]);
         let b = fix(vec![bind, Edit::replace(20..21, "B")], vec![]);
-        let r = apply(text, &[&a, &b], 0, "\n");
+        let r = apply(text, &[&a, &b], &HeaderPlan::at(0), "\n");
         assert_eq!(r.text, "except E as exc:\n    A\n    B\n");
         assert_eq!(r.applied, [0, 1]);
     }
@@ -210,7 +233,7 @@ mod tests {
         let imp = HeaderItem::Import { statement: "import time".into() };
         let a = fix(vec![Edit::replace(10..11, "y")], vec![imp.clone()]);
         let b = fix(vec![Edit::replace(14..15, "2")], vec![imp]);
-        let r = apply(text, &[&a, &b], 10, "\n");
+        let r = apply(text, &[&a, &b], &HeaderPlan::at(10), "\n");
         assert_eq!(r.text, "import os\nimport time\ny = 2\n");
     }
 
@@ -219,7 +242,7 @@ mod tests {
         let text = "import os\n\nLOG = 1\n";
         let def = HeaderItem::Definition { name: "E".into(), text: "class E(Exception):\n    pass\n".into() };
         let a = fix(vec![Edit::replace(11..14, "LOG")], vec![def]);
-        let r = apply(text, &[&a], 10, "\r\n");
+        let r = apply(text, &[&a], &HeaderPlan::at(10), "\r\n");
         assert_eq!(r.text, "import os\n\r\n\r\nclass E(Exception):\r\n    pass\r\n\r\n\nLOG = 1\n");
     }
 }

@@ -11,6 +11,7 @@ use crate::pipeline::edits::{self, Fix};
 use crate::pipeline::prefilter;
 use crate::pipeline::source::{Indent, Source, SourceError, line_cols};
 use crate::pipeline::verify::{self, VerifyError};
+use crate::python::header::HeaderPlan;
 use crate::python::parse::{self, ParseError};
 use crate::transforms::{Ctx, Finding, FindingKind, Transform};
 
@@ -160,8 +161,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
                 if opts.shortcuts.check_hints() {
                     check_hints(&active, &source.text, &tree, &findings)?;
                 }
-                let header_at = crate::python::header::insertion_point(tree.root_node(), &source.text);
-                Round0 { findings, header_at, errors_before: errors.len(), partial: false, parsed: true }
+                Round0 { findings, errors_before: errors.len(), partial: false, parsed: true }
             }
         };
     let mut result = FileResult {
@@ -174,7 +174,10 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         return Ok(result);
     }
     let mut text = source.text.to_string();
-    let (mut findings, mut header_at) = (first.findings, first.header_at);
+    let mut findings = first.findings;
+    // Where imports go needs the whole import block, which a partial parse
+    // may have left out: made from a whole parse when a round needs it.
+    let mut plan: Option<HeaderPlan> = None;
     for round in 1..=MAX_ROUNDS + 1 {
         let fixes: Vec<&Fix> = findings
             .iter()
@@ -189,7 +192,11 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         if round > MAX_ROUNDS {
             return Err(FileError::NoFixpoint);
         }
-        let applied = edits::apply(&text, &fixes, header_at, eol);
+        let current = match plan.take() {
+            Some(p) => p,
+            None => HeaderPlan::of(parse::parse(&text)?.root_node(), &text),
+        };
+        let applied = edits::apply(&text, &fixes, &current, eol);
         let tree = match verify::verify(&applied.text, first.errors_before) {
             Ok(tree) => tree,
             // A partial tree cannot see errors in blanked bodies (Python 2 code,
@@ -204,7 +211,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         let ctx = Ctx::new(&text, &tree, &indent, eol).with_line_limit(opts.line_length);
         // The text has moved: find its error regions again.
         findings = collect_findings(&active, &ctx, &parse::error_ranges(&tree), false, true);
-        header_at = crate::python::header::insertion_point(tree.root_node(), &text);
+        plan = Some(HeaderPlan::of(tree.root_node(), &text));
     }
     if text != source.text {
         result.output = Some(source.encode(&text).ok_or(FileError::Encode(source.encoding))?);
@@ -229,8 +236,6 @@ fn file_ignored(line: usize) -> Located {
 /// The first round's findings and what applying them needs.
 struct Round0 {
     findings: Vec<Finding>,
-    /// Where module-level additions go.
-    header_at: usize,
     /// Error regions of the input (the output may not have more).
     errors_before: usize,
     /// Whether the findings come from a partial parse.
@@ -275,7 +280,7 @@ fn partial(
     };
     if !matched {
         // No statement can hold a candidate of any transform: nothing to parse.
-        return Ok(Some(Round0 { findings: Vec::new(), header_at: 0, errors_before: 0, partial: true, parsed: false }));
+        return Ok(Some(Round0 { findings: Vec::new(), errors_before: 0, partial: true, parsed: false }));
     }
     // Nothing to blank: the whole parse costs the same.
     let Some(reduced) = text else { return Ok(None) };
@@ -321,8 +326,7 @@ fn partial(
         }
         return partial(active, source, indent, eol, opts, &needed);
     }
-    let header_at = crate::python::header::insertion_point(tree.root_node(), &reduced);
-    Ok(Some(Round0 { findings, header_at, errors_before: 0, partial: true, parsed: true }))
+    Ok(Some(Round0 { findings, errors_before: 0, partial: true, parsed: true }))
 }
 
 /// Checks every site against every hint of its transform that could have
@@ -422,8 +426,8 @@ pub fn apply_selected(bytes: &[u8], fixes: &[&Fix]) -> Result<Vec<u8>, FileError
     let source = Source::decode(bytes)?;
     let tree = parse::parse(&source.text)?;
     let errors_before = parse::error_ranges(&tree).len();
-    let header_at = crate::python::header::insertion_point(tree.root_node(), &source.text);
-    let applied = edits::apply(&source.text, fixes, header_at, source.line_ending.as_str());
+    let plan = HeaderPlan::of(tree.root_node(), &source.text);
+    let applied = edits::apply(&source.text, fixes, &plan, source.line_ending.as_str());
     verify::verify(&applied.text, errors_before)?;
     source.encode(&applied.text).ok_or(FileError::Encode(source.encoding))
 }
