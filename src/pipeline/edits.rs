@@ -121,7 +121,7 @@ pub fn apply(text: &str, fixes: &[&Fix], plan: &crate::python::header::HeaderPla
             imports.push((at, statement, blank));
         }
     }
-    imports.sort_by(|a, b| (a.0, a.1.to_ascii_lowercase()).cmp(&(b.0, b.1.to_ascii_lowercase())));
+    imports.sort_by_key(|a| (a.0, a.1.to_ascii_lowercase()));
     let import_edits: Vec<Edit> = imports
         .iter()
         .map(|&(at, statement, blank)| {
