@@ -41,8 +41,8 @@ fn parses_cleanly(bytes: &[u8]) -> bool {
 /// of a single run; the shortcut oracle compares every mode with its
 /// reference-mode twin.
 const MODES: [Options; 2] = [
-    Options { shortcuts: Shortcuts::ALL, apply: true, show_left_alone: true, line_length: None },
-    Options { shortcuts: Shortcuts::ALL, apply: true, show_left_alone: false, line_length: None },
+    Options { shortcuts: Shortcuts::ALL, apply: true, show_left_alone: true, line_length: None, package_init: false },
+    Options { shortcuts: Shortcuts::ALL, apply: true, show_left_alone: false, line_length: None, package_init: false },
 ];
 
 fuzz_target!(|data: &[u8]| {

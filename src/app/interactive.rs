@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, Write};
 
-use crate::app::runner::Work;
+use crate::app::runner::{Work, is_package_init};
 use crate::emit::diff;
 use crate::pipeline::edits::Fix;
 use crate::pipeline::engine;
@@ -73,7 +73,7 @@ pub fn review(
                 Some(m) => m,
                 None => {
                     let FindingKind::Site(fix) = &w.outcome.findings[i].finding.kind else { continue };
-                    match engine::apply_selected(&w.original, &[fix]) {
+                    match engine::apply_selected(&w.original, &[fix], is_package_init(&w.path)) {
                         Ok(preview) => {
                             let d = diff::unified(&w.outcome.display, &w.original, &preview);
                             out.write_all(&if color { diff::colorize(&d) } else { d })?;
@@ -113,7 +113,7 @@ pub fn review(
             w.outcome.diff = None;
             continue;
         }
-        match engine::apply_selected(&w.original, &fixes) {
+        match engine::apply_selected(&w.original, &fixes, is_package_init(&w.path)) {
             Ok(bytes) => {
                 accepted_total += fixes.len();
                 // A dry run shows the diff of what was accepted, not of every site.

@@ -87,6 +87,7 @@ pub fn process_all(
         apply: mode != Mode::Check,
         show_left_alone,
         line_length: None,
+        package_init: false,
     };
     let results: Mutex<Vec<Work>> = Mutex::new(Vec::new());
     let counts: [AtomicUsize; 3] = Default::default();
@@ -296,7 +297,8 @@ fn process_read(
 ) -> Work {
     // Each file keeps to its own project's line length.
     let line_length = profile.effective.line_length().unwrap_or_else(|| crate::app::line_length::for_file(path));
-    let opts = engine::Options { line_length: Some(line_length), ..opts };
+    let package_init = is_package_init(path);
+    let opts = engine::Options { line_length: Some(line_length), package_init, ..opts };
     let original: &[u8] = match read_into(path, buf) {
         Ok(n) => &buf[..n],
         Err(e) => {
@@ -675,7 +677,7 @@ fn pinned_tests(work: &mut [Work], index: usize, exception: Option<&crate::trans
             })
             .collect();
         if !fixes.is_empty() {
-            match engine::apply_selected(&bytes, &fixes) {
+            match engine::apply_selected(&bytes, &fixes, is_package_init(&w.path)) {
                 Ok(new) => {
                     if w.outcome.display.is_empty() {
                         w.outcome.display = display_path(&w.path);
@@ -776,4 +778,9 @@ pub fn finish(processed: &RunResult, mode: Mode, quiet: bool, verbose: bool, err
     } else {
         exit_code::SUCCESS
     }
+}
+
+/// Whether `path` is a package's `__init__.py` (its imports may be re-exports).
+pub(crate) fn is_package_init(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "__init__.py")
 }

@@ -77,6 +77,9 @@ pub struct Options {
     /// The longest line the file's project accepts (see
     /// `crate::app::line_length`); `None`: PEP 8's 79.
     pub line_length: Option<usize>,
+    /// Whether the file is a package's `__init__.py`: its imports may be
+    /// re-exports, so none is removed when a rewrite leaves it unused.
+    pub package_init: bool,
 }
 
 /// The shortcuts the transforms' [`Hints`](crate::transforms::hints::Hints)
@@ -214,6 +217,9 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         plan = Some(HeaderPlan::of(tree.root_node(), &text));
     }
     if text != source.text {
+        if !opts.package_init {
+            text = drop_made_unused(&source.text, text, first.errors_before)?;
+        }
         result.output = Some(source.encode(&text).ok_or(FileError::Encode(source.encoding))?);
     }
     Ok(result)
@@ -420,14 +426,32 @@ fn collect_findings(
     findings
 }
 
+/// Removes the top-level imports the rewrite of `original` into `text` left
+/// unused (see [`crate::pipeline::unused`]), verified like any rewrite.
+fn drop_made_unused(original: &str, text: String, errors_before: usize) -> Result<String, FileError> {
+    let (before, after) = (parse::parse(original)?, parse::parse(&text)?);
+    let edits = crate::pipeline::unused::made_unused(before.root_node(), original, after.root_node(), &text);
+    if edits.is_empty() {
+        return Ok(text);
+    }
+    let mut out = text;
+    for e in edits.iter().rev() {
+        out.replace_range(e.range.clone(), &e.text);
+    }
+    verify::verify(&out, errors_before)?;
+    Ok(out)
+}
+
 /// Applies exactly `fixes` (a subset of a first round's sites, as chosen in
 /// `fix --interactive`) to the file `bytes`, verified like any rewrite.
-pub fn apply_selected(bytes: &[u8], fixes: &[&Fix]) -> Result<Vec<u8>, FileError> {
+/// `package_init`: see [`Options::package_init`].
+pub fn apply_selected(bytes: &[u8], fixes: &[&Fix], package_init: bool) -> Result<Vec<u8>, FileError> {
     let source = Source::decode(bytes)?;
     let tree = parse::parse(&source.text)?;
     let errors_before = parse::error_ranges(&tree).len();
     let plan = HeaderPlan::of(tree.root_node(), &source.text);
     let applied = edits::apply(&source.text, fixes, &plan, source.line_ending.as_str());
     verify::verify(&applied.text, errors_before)?;
-    source.encode(&applied.text).ok_or(FileError::Encode(source.encoding))
+    let text = if package_init { applied.text } else { drop_made_unused(&source.text, applied.text, errors_before)? };
+    source.encode(&text).ok_or(FileError::Encode(source.encoding))
 }

@@ -10,4 +10,5 @@ pub mod oracle;
 pub(crate) mod prefilter;
 pub mod source;
 pub(crate) mod suppress;
+pub(crate) mod unused;
 pub(crate) mod verify;

@@ -18,9 +18,36 @@ use crate::transforms::{FindingKind, Transform};
 /// shortcut): a text `check` (sites only), `check --explain` and the JSON
 /// and SARIF formats (candidates left alone too), and `fix` (applied).
 pub const MODES: [(&str, Options); 3] = [
-    ("check", Options { shortcuts: Shortcuts::ALL, apply: false, show_left_alone: false, line_length: None }),
-    ("check --explain", Options { shortcuts: Shortcuts::ALL, apply: false, show_left_alone: true, line_length: None }),
-    ("fix", Options { shortcuts: Shortcuts::ALL, apply: true, show_left_alone: false, line_length: None }),
+    (
+        "check",
+        Options {
+            shortcuts: Shortcuts::ALL,
+            apply: false,
+            show_left_alone: false,
+            line_length: None,
+            package_init: false,
+        },
+    ),
+    (
+        "check --explain",
+        Options {
+            shortcuts: Shortcuts::ALL,
+            apply: false,
+            show_left_alone: true,
+            line_length: None,
+            package_init: false,
+        },
+    ),
+    (
+        "fix",
+        Options {
+            shortcuts: Shortcuts::ALL,
+            apply: true,
+            show_left_alone: false,
+            line_length: None,
+            package_init: false,
+        },
+    ),
 ];
 
 /// What one run produced, in a comparable form: the findings (all of them,
