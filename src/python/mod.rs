@@ -81,6 +81,12 @@ pub fn in_async_function(node: Node<'_>, src: &str) -> bool {
 }
 
 /// The leading whitespace of the line that holds byte `at`.
+/// How wide a lint gate counts `s`: a tab as 4 columns (ruff's default
+/// indent width; pycodestyle counts 1, so this is never too lenient).
+pub fn width(s: &str) -> usize {
+    s.chars().map(|c| if c == '\t' { 4 } else { 1 }).sum()
+}
+
 pub fn line_indent(src: &str, at: usize) -> &str {
     let start = src[..at].rfind(['\n', '\r']).map_or(0, |p| p + 1);
     let line = &src[start..];

@@ -59,6 +59,47 @@ pub fn py_compile(path: &Path) -> Result<(), String> {
     if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) }
 }
 
+/// The pycodestyle and pyflakes rules a project's lint gate runs (as the
+/// development corpus's scorer does), counted per code, for Python `text`
+/// at `line_length`. `None` when ruff is not installed and the environment
+/// does not ask for it (`TAME_REQUIRE_RUFF=1`, set by `.ci/run`, makes a
+/// missing ruff a failure).
+pub fn lint_findings(text: &[u8], line_length: usize) -> Option<std::collections::BTreeMap<String, usize>> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.py");
+    std::fs::write(&file, text).unwrap();
+    let select = "E1,E2,E3,E4,E5,E7,E9,W1,W2,W3,W6,F";
+    let ruff = |program: &str, prefix: &[&str]| {
+        Command::new(program)
+            .args(prefix)
+            .args(["check", "--isolated", "--no-cache", "--preview", "--output-format", "json", "--select", select])
+            .args(["--line-length", &line_length.to_string()])
+            .arg(&file)
+            .output()
+    };
+    // `ruff` on PATH, else the module pip installed (`python3 -m ruff`).
+    let out = ruff("ruff", &[]).or_else(|_| ruff("python3", &["-m", "ruff"]));
+    let out = out.and_then(|o| {
+        if o.stdout.is_empty() && !o.status.success() {
+            Err(std::io::Error::other(String::from_utf8_lossy(&o.stderr).into_owned()))
+        } else {
+            Ok(o)
+        }
+    });
+    let out = match out {
+        Ok(out) => out,
+        Err(e) if std::env::var_os("TAME_REQUIRE_RUFF").is_some() => panic!("ruff is required: {e} (pip install ruff)"),
+        Err(_) => return None,
+    };
+    let found: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("ruff printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let mut counts = std::collections::BTreeMap::new();
+    for f in found {
+        *counts.entry(f["code"].as_str().unwrap_or("?").to_owned()).or_insert(0) += 1;
+    }
+    Some(counts)
+}
+
 /// Runs a Python script; returns (success, stdout + stderr).
 pub fn python(script: &str, cwd: &Path) -> (bool, String) {
     let out = Command::new("python3")

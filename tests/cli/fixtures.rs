@@ -63,6 +63,23 @@ fn verify_fixture(settings: insta::Settings, prefix: &str, only: Option<&str>, f
         failures.push(format!("{case}: fix exited {code}: {stderr}"));
     }
     let written = std::fs::read(dir.path().join(&name)).unwrap();
+    // The rewrite adds no lint finding at the fixture's line length (79, or
+    // its `--line-length`): the project's lint gate stays green.
+    let line_length =
+        args.iter().position(|a| a == "--line-length").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(79);
+    if let (Some(before), Some(after)) = (lint_findings(&original, line_length), lint_findings(&written, line_length)) {
+        let new: Vec<String> = after
+            .iter()
+            // W191 (a tab in indentation) grows with every line a tab-indented
+            // file gains: a project written with tabs has it off.
+            .filter(|(code, n)| *code != "W191" && **n > before.get(*code).copied().unwrap_or(0))
+            .map(|(code, n)| format!("{code} (x{})", n - before.get(code).copied().unwrap_or(0)))
+            .collect();
+        if !new.is_empty() {
+            failures
+                .push(format!("{case}: the rewrite adds lint findings at {line_length} columns: {}", new.join(", ")));
+        }
+    }
     // The diff is exactly what fix wrote: apply it to the original and compare.
     let check = tempfile::tempdir().unwrap();
     std::fs::write(check.path().join(&name), &original).unwrap();

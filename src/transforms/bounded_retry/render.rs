@@ -20,7 +20,7 @@ use tree_sitter::Node;
 
 use super::{BoundedRetry, Candidate, LoopNames};
 use crate::pipeline::edits::{Applicability, Edit, Fix, HeaderItem};
-use crate::python::{line_indent, line_start, next_line_start};
+use crate::python::{line_indent, line_start, next_line_start, width};
 use crate::transforms::Ctx;
 
 pub fn fmt_seconds(s: f64) -> String {
@@ -93,7 +93,7 @@ impl BoundedRetry {
             }
         };
         let setup = format!("{indent}{attempts}, {deadline} = 0, {now} + {}", float_literal(self.deadline));
-        let setup = if setup.chars().count() > limit {
+        let setup = if width(&setup) > limit {
             format!("{indent}{attempts} = 0{eol}{indent}{deadline} = {now} + {}", float_literal(self.deadline))
         } else {
             setup
@@ -101,7 +101,10 @@ impl BoundedRetry {
         let mut edits = vec![Edit::insert(line_start(src, lp.start_byte()), format!("{setup}{eol}"))];
         if c.forever {
             let cond = format!("{attempts} < {} and {now} < {deadline}", self.max_attempts);
-            let cond = if indent.len() + "while :".len() + cond.len() > limit {
+            // The rest of the header's line (`:  # poll until ready`) stays on it.
+            let header_line_end = next_line_start(src, header_end(lp));
+            let rest = src[c.cond.end_byte()..header_line_end].trim_end_matches(['\n', '\r']);
+            let cond = if width(indent) + "while ".len() + cond.len() + width(rest) > limit {
                 let pad = " ".repeat(indent.len() + "while (".len());
                 format!("({attempts} < {}{eol}{pad}and {now} < {deadline})", self.max_attempts)
             } else {
@@ -114,7 +117,7 @@ impl BoundedRetry {
             // The loop's own condition stays; the budget is checked first
             // thing in each pass, so the normal path runs as before.
             let test = format!("{attempts} > {} or {now} >= {deadline}", self.max_attempts);
-            let test = if body_indent.len() + "if :".len() + test.len() > limit {
+            let test = if width(body_indent) + "if :".len() + test.len() > limit {
                 let pad = " ".repeat(body_indent.len() + "if (".len());
                 format!("({attempts} > {}{eol}{pad}or {now} >= {deadline})", self.max_attempts)
             } else {
@@ -130,14 +133,14 @@ impl BoundedRetry {
             let arg = s.arg.expect("checked above");
             let line_begin = line_start(src, arg.start_byte());
             let line_end = next_line_start(src, arg.end_byte());
-            let line_len = src[line_begin..line_end].trim_end_matches(['\n', '\r']).chars().count();
+            let line_len = width(src[line_begin..line_end].trim_end_matches(['\n', '\r']));
             let added = format!("max(0.0, min(, {deadline} - {now}))").len();
             let text = ctx.text(arg);
             let clamp = if line_len + added > limit && !text.contains('\n') {
-                let col = src[line_begin..arg.start_byte()].chars().count() + "max(0.0, min(".len();
-                let after = line_len - src[line_begin..arg.end_byte()].chars().count();
+                let col = width(&src[line_begin..arg.start_byte()]) + "max(0.0, min(".len();
+                let after = line_len - width(&src[line_begin..arg.end_byte()]);
                 let rest = format!("{deadline} - {now}))");
-                if col + rest.chars().count() + after <= limit {
+                if col + width(&rest) + after <= limit {
                     format!("max(0.0, min({text},{eol}{}{rest}", " ".repeat(col))
                 } else {
                     // A hanging indent, two steps in from the statement's line.
@@ -167,7 +170,9 @@ impl BoundedRetry {
                 None => {
                     let at = loop_end(src, lp.end_byte(), indent.len());
                     let lead = if at == src.len() && !src.ends_with(['\n', '\r']) { eol } else { "" };
-                    let tail = if lead.is_empty() { eol } else { "" };
+                    // A file that ended without a line ending gains one:
+                    // the new last line is complete (pycodestyle W292).
+                    let tail = eol;
                     edits.push(Edit::insert(at, format!("{lead}{indent}else:{eol}{}{tail}", raise_stmt(body_indent))));
                 }
             }
@@ -180,11 +185,11 @@ impl BoundedRetry {
 /// implicitly joined pieces) when one line would pass the file's limit.
 fn raise_lines(indent: &str, unit: &str, eol: &str, exc: &str, q: char, message: &str, limit: usize) -> String {
     let one = format!("{indent}raise {exc}({q}{message}{q})");
-    if one.chars().count() <= limit {
+    if width(&one) <= limit {
         return one;
     }
     let inner = format!("{indent}{unit}");
-    let room = limit.saturating_sub(inner.chars().count() + 3).max(20);
+    let room = limit.saturating_sub(width(&inner) + 3).max(20);
     let mut lines: Vec<String> = Vec::new();
     let mut cur = String::new();
     // Words, and a word too long for a line in pieces (never right after a
@@ -193,7 +198,7 @@ fn raise_lines(indent: &str, unit: &str, eol: &str, exc: &str, q: char, message:
     for word in message.split_inclusive(' ') {
         let mut piece = String::new();
         for ch in word.chars() {
-            if piece.chars().count() >= room && !piece.ends_with('\\') {
+            if width(&piece) >= room && !piece.ends_with('\\') {
                 words.push(std::mem::take(&mut piece));
             }
             piece.push(ch);
@@ -201,7 +206,7 @@ fn raise_lines(indent: &str, unit: &str, eol: &str, exc: &str, q: char, message:
         words.push(piece);
     }
     for word in words {
-        if !cur.is_empty() && cur.chars().count() + word.chars().count() > room {
+        if !cur.is_empty() && width(&cur) + width(&word) > room {
             lines.push(std::mem::take(&mut cur));
         }
         cur.push_str(&word);
@@ -209,7 +214,7 @@ fn raise_lines(indent: &str, unit: &str, eol: &str, exc: &str, q: char, message:
     lines.push(cur);
     // No stub of a word or two alone on the last line: move a word down.
     let n = lines.len();
-    if n >= 2 && lines[n - 1].chars().count() < 12 {
+    if n >= 2 && width(&lines[n - 1]) < 12 {
         let prev = lines[n - 2].trim_end_matches(' ').to_owned();
         if let Some(cut) = prev.rfind(' ') {
             let moved = format!("{} ", &prev[cut + 1..]);

@@ -73,14 +73,15 @@ pub fn replacement<'t>(
         (None, None, Some((Callback::LoadFailure, f))) => callback_params(ctx, f).get(2).map(|p| (*p).to_owned()),
         (None, None, _) => None,
     };
-    let column = exit.stmt.start_byte() - line_start(ctx.whole_file(), exit.stmt.start_byte());
+    let text = ctx.whole_file();
+    let column = crate::python::width(&text[line_start(text, exit.stmt.start_byte())..exit.stmt.start_byte()]);
     let from = cause.map(|c| format!(" from {c}")).unwrap_or_default();
     // Keep to the file's line length: a long raise breaks after the
     // parenthesis (PEP 8's hanging indent), then before a logged format's
     // `%`; a message copied over several lines is realigned under its start.
     let limit = ctx.line_limit();
     let fits = |text: &str| {
-        text.lines().enumerate().all(|(i, l)| if i == 0 { column } else { 0 } + l.chars().count() <= limit)
+        text.lines().enumerate().all(|(i, l)| if i == 0 { column } else { 0 } + crate::python::width(l) <= limit)
     };
     let message =
         self::message(ctx, exit, around, Layout { column: column + "raise (".len() + name.len(), split: false });
@@ -88,12 +89,21 @@ pub fn replacement<'t>(
     if fits(&one_line) {
         return Ok(one_line);
     }
-    let inner = format!("{}{}", line_indent(ctx.whole_file(), exit.stmt.start_byte()), ctx.indent());
-    let column = inner.chars().count();
+    let outer = line_indent(ctx.whole_file(), exit.stmt.start_byte());
+    let inner = format!("{outer}{}", ctx.indent());
+    let column = crate::python::width(&inner);
     let mut wrapped = String::new();
-    for split in [false, true] {
+    // After the parenthesis; then `% args` on a line of its own; then the
+    // closing parenthesis too, at the `raise`'s indentation (so `) from exc`
+    // leaves the message's line).
+    for (split, close) in [(false, false), (true, false), (false, true), (true, true)] {
         let message = self::message(ctx, exit, around, Layout { column, split });
-        wrapped = format!("raise {name}({}{inner}{message}){from}", ctx.eol());
+        let eol = ctx.eol();
+        wrapped = if close {
+            format!("raise {name}({eol}{inner}{message}{eol}{outer}){from}")
+        } else {
+            format!("raise {name}({eol}{inner}{message}){from}")
+        };
         if fits(&wrapped) {
             break;
         }
