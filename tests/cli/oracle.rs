@@ -192,6 +192,9 @@ const REGRESSIONS: &[&str] = &[
     // rewritten loader is still listed as its caller.
     "from time import sleep\nLOG = 1\nsleep = other.sleep\n\n\ndef b(ready):\n    while True:\n        if ready():\n            break\n        sleep(1)\n",
     "import sys\nfrom oslo_utils import importutils\nX = 1\nDRIVER = load_interface_driver(CONF)\n\n\ndef load_interface_driver(conf):\n    try:\n        return importutils.import_object(conf.interface_driver, conf)\n    except ImportError:\n        raise SystemExit(1)\n",
+    // Found on the development corpus: `from time import time` between two
+    // plain imports leaves the partial parse, and the reads need it.
+    "import asyncio\nfrom time import time\nimport socket\n\n\ndef helper():\n    return socket\n\n\ndef f(g):\n    start = time()\n    g()\n    return time() - start\n",
     // And dropped decorators leave the tabs before their `def`.
     "import time\n\n\nclass API(object):\n\tx = 1\n\n\t@args('--local')\n\tdef sync(self):\n\t\treturn 1\n\n\tdef restore(self, ready):\n\t\twhile True:\n\t\t\tif ready():\n\t\t\t\tbreak\n\t\t\ttime.sleep(1)\n",
 ];

@@ -57,11 +57,13 @@ impl Transform for MonotonicDeadline {
                 }
                 false
             };
+            // A bare `time()` needs its import, which a partial parse may
+            // have left out of the tree (plain imports leave it), and every
+            // use of the name: always the whole file.
             g.attrs.iter().any(|a| outside(a))
-                || g.reads.iter().any(|r| {
-                    let callee = r.child_by_field_name("function");
-                    callee.is_some_and(|c| c.kind_fast() == "identifier" && mentioned(ctx.text(c), 0..len))
-                })
+                || g.reads
+                    .iter()
+                    .any(|r| r.child_by_field_name("function").is_some_and(|c| c.kind_fast() == "identifier"))
         })
     }
 
