@@ -195,6 +195,10 @@ const REGRESSIONS: &[&str] = &[
     // Found on the development corpus: `from time import time` between two
     // plain imports leaves the partial parse, and the reads need it.
     "import asyncio\nfrom time import time\nimport socket\n\n\ndef helper():\n    return socket\n\n\ndef f(g):\n    start = time()\n    g()\n    return time() - start\n",
+    // Found on the development corpus: a class's only read of the clock, in
+    // one member, and the attribute's comparison with a parameter in a
+    // blanked one; explained alike with and without shortcuts.
+    "import time\n\n\nclass Strategy(object):\n    def __init__(self):\n        self._invalidated = None\n\n    def invalidate(self):\n        self._invalidated = time.time()\n\n    def is_invalidated(self, timestamp):\n        return self._invalidated is not None and timestamp < self._invalidated\n",
     // And dropped decorators leave the tabs before their `def`.
     "import time\n\n\nclass API(object):\n\tx = 1\n\n\t@args('--local')\n\tdef sync(self):\n\t\treturn 1\n\n\tdef restore(self, ready):\n\t\twhile True:\n\t\t\tif ready():\n\t\t\t\tbreak\n\t\t\ttime.sleep(1)\n",
 ];

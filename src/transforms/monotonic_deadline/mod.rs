@@ -144,11 +144,14 @@ impl Transform for MonotonicDeadline {
 }
 
 impl MonotonicDeadline {
-    /// The groups of the units holding this transform's findings.
-    fn groups_of<'t>(&self, ctx: &Ctx<'t>, findings: &[Finding]) -> Vec<flow::Group<'t>> {
+    /// Every group of the file, found or not: whether a group is a site,
+    /// a candidate left alone or nothing at all can depend on blanked text,
+    /// so the question is asked of each, not only of those with findings.
+    fn groups_of<'t>(&self, ctx: &Ctx<'t>, _findings: &[Finding]) -> Vec<flow::Group<'t>> {
         let mut units = Vec::new();
-        for f in findings.iter().filter(|f| f.transform == self.spec.id) {
-            if let Some(unit) = unit_at(ctx, f.range.start)
+        for call in ctx.captures(self.spec, "call") {
+            if flow::is_read(ctx, call)
+                && let Some(unit) = unit_at(ctx, call.start_byte())
                 && !units.contains(&unit)
             {
                 units.push(unit);
