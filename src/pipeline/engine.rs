@@ -181,6 +181,8 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
     // Where imports go needs the whole import block, which a partial parse
     // may have left out: made from a whole parse when a round needs it.
     let mut plan: Option<HeaderPlan> = None;
+    // The whole tree of the latest text (for the imports a rewrite made unused).
+    let mut last_tree: Option<tree_sitter::Tree> = None;
     for round in 1..=MAX_ROUNDS + 1 {
         let fixes: Vec<&Fix> = findings
             .iter()
@@ -197,7 +199,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         }
         let current = match plan.take() {
             Some(p) => p,
-            None => HeaderPlan::of(parse::parse(&text)?.root_node(), &text),
+            None => HeaderPlan::of_header(&text)?,
         };
         let applied = edits::apply(&text, &fixes, &current, eol);
         let tree = match verify::verify(&applied.text, first.errors_before) {
@@ -215,10 +217,13 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         // The text has moved: find its error regions again.
         findings = collect_findings(&active, &ctx, &parse::error_ranges(&tree), false, true);
         plan = Some(HeaderPlan::of(tree.root_node(), &text));
+        last_tree = Some(tree);
     }
     if text != source.text {
-        if !opts.package_init {
-            text = drop_made_unused(&source.text, text, first.errors_before)?;
+        if !opts.package_init
+            && let Some(after) = &last_tree
+        {
+            text = drop_made_unused(&source.text, after, text, first.errors_before)?;
         }
         result.output = Some(source.encode(&text).ok_or(FileError::Encode(source.encoding))?);
     }
@@ -428,9 +433,14 @@ fn collect_findings(
 
 /// Removes the top-level imports the rewrite of `original` into `text` left
 /// unused (see [`crate::pipeline::unused`]), verified like any rewrite.
-fn drop_made_unused(original: &str, text: String, errors_before: usize) -> Result<String, FileError> {
-    let (before, after) = (parse::parse(original)?, parse::parse(&text)?);
-    let edits = crate::pipeline::unused::made_unused(before.root_node(), original, after.root_node(), &text);
+fn drop_made_unused(
+    original: &str,
+    after: &tree_sitter::Tree,
+    text: String,
+    errors_before: usize,
+) -> Result<String, FileError> {
+    let before = || parse::parse(original).ok();
+    let edits = crate::pipeline::unused::made_unused(original, before, after.root_node(), &text);
     if edits.is_empty() {
         return Ok(text);
     }
@@ -451,7 +461,8 @@ pub fn apply_selected(bytes: &[u8], fixes: &[&Fix], package_init: bool) -> Resul
     let errors_before = parse::error_ranges(&tree).len();
     let plan = HeaderPlan::of(tree.root_node(), &source.text);
     let applied = edits::apply(&source.text, fixes, &plan, source.line_ending.as_str());
-    verify::verify(&applied.text, errors_before)?;
-    let text = if package_init { applied.text } else { drop_made_unused(&source.text, applied.text, errors_before)? };
+    let after = verify::verify(&applied.text, errors_before)?;
+    let text =
+        if package_init { applied.text } else { drop_made_unused(&source.text, &after, applied.text, errors_before)? };
     source.encode(&text).ok_or(FileError::Encode(source.encoding))
 }

@@ -11,16 +11,36 @@ use crate::pipeline::edits::Edit;
 use crate::python::parse::KindFast;
 use crate::python::{line_start, next_line_start};
 
-/// The edits that remove the top-level imports of `after` whose name `before`
-/// used and `after` no longer does. Both trees are whole parses.
-pub(crate) fn made_unused(before: Node<'_>, before_src: &str, after: Node<'_>, after_src: &str) -> Vec<Edit> {
+/// The edits that remove the top-level imports of `after` whose name the
+/// input used and `after` no longer does. `before` parses the input whole;
+/// it is only asked for when some import of `after` is unused (rarely).
+pub(crate) fn made_unused(
+    before_src: &str,
+    before: impl FnOnce() -> Option<tree_sitter::Tree>,
+    after: Node<'_>,
+    after_src: &str,
+) -> Vec<Edit> {
     let mut edits = Vec::new();
     let mut cursor = after.walk();
-    for stmt in after.named_children(&mut cursor) {
-        let Some(name) = single_binding(stmt, after_src) else { continue };
+    let used_after = uses(after, after_src);
+    let unused: Vec<(Node<'_>, &str)> = after
+        .named_children(&mut cursor)
+        .filter_map(|s| Some((s, single_binding(s, after_src)?)))
+        .filter(|(_, name)| !used_after.contains_key(name))
+        .collect();
+    // An import already unused in the input (the common case) spells its
+    // name on import lines only: no need to parse the input to know.
+    let unused: Vec<(Node<'_>, &str)> =
+        unused.into_iter().filter(|(_, name)| spelled_off_import_lines(before_src, name)).collect();
+    if unused.is_empty() {
+        return edits;
+    }
+    let Some(before) = before() else { return edits };
+    let used_before = uses(before.root_node(), before_src);
+    for (stmt, name) in unused {
         let exported = after_src.contains("__all__")
             && (after_src.contains(&format!("'{name}'")) || after_src.contains(&format!("\"{name}\"")));
-        if exported || uses(after, after_src, name) > 0 || uses(before, before_src, name) == 0 {
+        if exported || !used_before.contains_key(name) {
             continue;
         }
         let (start, mut end) = (line_start(after_src, stmt.start_byte()), next_line_start(after_src, stmt.end_byte()));
@@ -38,6 +58,21 @@ pub(crate) fn made_unused(before: Node<'_>, before_src: &str, after: Node<'_>, a
         edits.push(Edit::replace(start..end, ""));
     }
     edits
+}
+
+/// Whether `name` is spelled as a word on some line of `src` that is not an
+/// import line (a cheap superset of "used").
+fn spelled_off_import_lines(src: &str, name: &str) -> bool {
+    let bytes = src.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    memchr::memmem::find_iter(bytes, name.as_bytes()).any(|at| {
+        let end = at + name.len();
+        if at.checked_sub(1).is_some_and(|i| word(bytes[i])) || bytes.get(end).copied().is_some_and(word) {
+            return false;
+        }
+        let line = src[line_start(src, at)..].trim_start();
+        !(line.starts_with("import ") || line.starts_with("from "))
+    })
 }
 
 /// The one name an import statement binds (`import sys`, `import os.path`
@@ -60,27 +95,30 @@ fn single_binding<'s>(stmt: Node<'_>, src: &'s str) -> Option<&'s str> {
     }
 }
 
-/// How often `name` is used (not bound by an import, not an attribute's or
-/// a keyword's name) in the tree.
-fn uses(root: Node<'_>, src: &str, name: &str) -> usize {
-    let mut n = 0;
+/// The names used in the tree (not bound by an import, not an attribute's
+/// or a keyword's name), with how often.
+fn uses<'s>(root: Node<'_>, src: &'s str) -> std::collections::HashMap<&'s str, usize> {
+    let mut counts = std::collections::HashMap::new();
+    // Names that are no uses, found from their parents (visited first):
+    // cheaper than asking each identifier for its parent.
+    let mut not_uses = std::collections::HashSet::new();
     crate::python::parse::walk(
         root,
         |node| !matches!(node.kind_fast(), "import_statement" | "import_from_statement" | "future_import_statement"),
-        |node| {
-            if node.kind_fast() == "identifier" && &src[node.byte_range()] == name {
-                let field_of = |kind: &str, field: &str| {
-                    node.parent().is_some_and(|p| {
-                        p.kind_fast() == kind && p.child_by_field_name(field).is_some_and(|f| f.id() == node.id())
-                    })
-                };
-                if !field_of("attribute", "attribute") && !field_of("keyword_argument", "name") {
-                    n += 1;
-                }
+        |node| match node.kind_fast() {
+            "attribute" => {
+                not_uses.extend(node.child_by_field_name("attribute").map(|a| a.id()));
             }
+            "keyword_argument" => {
+                not_uses.extend(node.child_by_field_name("name").map(|n| n.id()));
+            }
+            "identifier" if !not_uses.contains(&node.id()) => {
+                *counts.entry(&src[node.byte_range()]).or_insert(0) += 1;
+            }
+            _ => {}
         },
     );
-    n
+    counts
 }
 
 #[cfg(test)]
@@ -88,9 +126,10 @@ mod tests {
     use super::*;
 
     fn removed(before: &str, after: &str) -> String {
-        let (b, a) = (crate::python::parse::parse(before).unwrap(), crate::python::parse::parse(after).unwrap());
+        let a = crate::python::parse::parse(after).unwrap();
         let mut out = after.to_owned();
-        for e in made_unused(b.root_node(), before, a.root_node(), after).iter().rev() {
+        let b = || Some(crate::python::parse::parse(before).unwrap());
+        for e in made_unused(before, b, a.root_node(), after).iter().rev() {
             out.replace_range(e.range.clone(), &e.text);
         }
         out

@@ -88,6 +88,34 @@ impl HeaderPlan {
         HeaderPlan { at: insertion_point(root, src), imports }
     }
 
+    /// [`HeaderPlan::of`], parsing only the module's header: the text before
+    /// the first top-level `def`, `class` or decorator (the leading imports
+    /// are all before it). A large file's body is not parsed again for this;
+    /// if the cut leaves an error region (a docstring spelling `\ndef `),
+    /// the whole text is parsed.
+    pub fn of_header(src: &str) -> Result<HeaderPlan, super::parse::ParseError> {
+        let bytes = src.as_bytes();
+        let mut cut = src.len();
+        let mut at = 0;
+        while at < bytes.len() {
+            let line = &bytes[at..];
+            if line.starts_with(b"def ")
+                || line.starts_with(b"class ")
+                || line.starts_with(b"async ")
+                || line.starts_with(b"@")
+            {
+                cut = at;
+                break;
+            }
+            at = next_line_start(src, at);
+        }
+        let tree = super::parse::parse(&src[..cut])?;
+        if cut < src.len() && tree.root_node().has_error() {
+            return Ok(HeaderPlan::of(super::parse::parse(src)?.root_node(), src));
+        }
+        Ok(HeaderPlan::of(tree.root_node(), &src[..cut]))
+    }
+
     /// A plan that puts everything at `at` (a file without imports).
     pub fn at(at: usize) -> HeaderPlan {
         HeaderPlan { at, imports: Vec::new() }
