@@ -40,11 +40,11 @@ impl Transform for MonotonicDeadline {
     fn needs_whole_file(
         &self,
         ctx: &Ctx<'_>,
-        findings: &[Finding],
+        _findings: &[Finding],
         mentioned: &dyn Fn(&str, std::ops::Range<usize>) -> bool,
     ) -> bool {
         let len = ctx.whole_file().len();
-        self.groups_of(ctx, findings).iter().any(|g| {
+        self.all_groups(ctx).iter().any(|g| {
             let outside = |word: &str| {
                 let mut from = 0;
                 let mut classes = g.classes.clone();
@@ -72,11 +72,11 @@ impl Transform for MonotonicDeadline {
     fn blocks_needed(
         &self,
         ctx: &Ctx<'_>,
-        findings: &[Finding],
+        _findings: &[Finding],
         mentioned: &dyn Fn(&str, std::ops::Range<usize>) -> bool,
     ) -> Vec<std::ops::Range<usize>> {
         let mut needed = Vec::new();
-        for g in self.groups_of(ctx, findings) {
+        for g in self.all_groups(ctx) {
             for class in &g.classes {
                 if g.attrs.iter().any(|a| mentioned(a, class.clone())) && !needed.contains(class) {
                     needed.push(class.clone());
@@ -147,7 +147,7 @@ impl MonotonicDeadline {
     /// Every group of the file, found or not: whether a group is a site,
     /// a candidate left alone or nothing at all can depend on blanked text,
     /// so the question is asked of each, not only of those with findings.
-    fn groups_of<'t>(&self, ctx: &Ctx<'t>, _findings: &[Finding]) -> Vec<flow::Group<'t>> {
+    fn all_groups<'t>(&self, ctx: &Ctx<'t>) -> Vec<flow::Group<'t>> {
         let mut units = Vec::new();
         for call in ctx.captures(self.spec, "call") {
             if flow::is_read(ctx, call)
