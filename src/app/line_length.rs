@@ -29,14 +29,24 @@ pub(crate) fn for_file(path: &Path) -> usize {
 /// Per-directory answers: the limit configured at or above it, if any.
 #[derive(Default)]
 pub(crate) struct LineLengths {
+    /// By absolute directory.
     known: Mutex<HashMap<PathBuf, Option<usize>>>,
+    /// By the parent a file's path names, as the walk spelled it: every
+    /// file asks, so the common case is one lookup, no path made absolute.
+    by_parent: Mutex<HashMap<PathBuf, Option<usize>>>,
 }
 
 impl LineLengths {
     /// The limit for a file at `path`.
     pub(crate) fn for_file(&self, path: &Path) -> usize {
+        let parent = path.parent().unwrap_or(Path::new(""));
+        if let Some(known) = self.by_parent.lock().expect("no panics while locked").get(parent) {
+            return known.unwrap_or(DEFAULT);
+        }
         let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        abs.parent().and_then(|d| self.for_dir(d)).unwrap_or(DEFAULT)
+        let found = abs.parent().and_then(|d| self.for_dir(d));
+        self.by_parent.lock().expect("no panics while locked").insert(parent.to_path_buf(), found);
+        found.unwrap_or(DEFAULT)
     }
 
     fn for_dir(&self, dir: &Path) -> Option<usize> {
