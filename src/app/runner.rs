@@ -240,14 +240,7 @@ fn progress_bar(files: Option<usize>, silent: bool) -> indicatif::ProgressBar {
 fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mode, keep: bool) -> Work {
     // The display path costs allocations: it is only made for files that
     // have something to show (most have nothing).
-    let outcome = FileOutcome {
-        display: String::new(),
-        findings: Vec::new(),
-        diff: None,
-        changed: false,
-        error: None,
-        parse: Default::default(),
-    };
+    let outcome = FileOutcome::default();
     thread_local! {
         // One read buffer per thread, reused: no allocation (and, for large
         // files, no fresh pages to fault in) per file.
@@ -486,14 +479,7 @@ fn one_home(
             continue;
         }
         let path = work[i].path.clone();
-        let outcome = FileOutcome {
-            display: String::new(),
-            findings: Vec::new(),
-            diff: None,
-            changed: false,
-            error: None,
-            parse: work[i].outcome.parse,
-        };
+        let outcome = FileOutcome::default();
         let mut w = process_read(&path, profile, Some(transform.as_ref()), opts, mode, keep, outcome, &mut buf);
         w.outcome.parse = work[i].outcome.parse;
         w.profile = index;
@@ -534,11 +520,8 @@ fn one_home(
             path: home.path.clone(),
             outcome: FileOutcome {
                 display: display_path(&home.path),
-                findings: Vec::new(),
-                diff: None,
-                changed: false,
-                error: None,
                 parse: ParseKind::Full,
+                ..FileOutcome::default()
             },
             original: Vec::new(),
             new: None,

@@ -11,6 +11,7 @@ use crate::pipeline::engine::Located;
 use crate::transforms::FindingKind;
 
 /// The outcome of one file, as the runner hands it to output.
+#[derive(Default)]
 pub struct FileOutcome {
     /// The path as shown: relative to the current directory when possible.
     pub display: String,
