@@ -758,6 +758,20 @@ pub fn finish(processed: &RunResult, mode: Mode, quiet: bool, verbose: bool, err
             errors += 1;
             let _ = writeln!(err, "tame: {}: {e}", o.display);
         }
+        let mut has_unparsed = false;
+        for l in &o.findings {
+            let FindingKind::LeftAlone { class, evidence } = &l.finding.kind else { continue };
+            let (line, col) = l.start;
+            if class == crate::pipeline::suppress::INVALID && !quiet {
+                let _ = writeln!(err, "tame: warning: {}:{line}:{col}: {evidence}", o.display);
+            } else if class == crate::pipeline::unparsed::CLASS {
+                has_unparsed = true;
+                if verbose {
+                    let _ = writeln!(err, "tame: {}:{line}:{col}: {evidence}", o.display);
+                }
+            }
+        }
+        summary.unparsed += usize::from(has_unparsed);
         // `check` does not apply fixes: a file is "to change" if it has a site.
         let has_site = o.findings.iter().any(|l| matches!(l.finding.kind, FindingKind::Site(_)));
         summary.changed += usize::from(if mode == Mode::Check { has_site } else { o.changed });

@@ -197,6 +197,8 @@ pub struct Summary {
     pub sites: BTreeMap<&'static str, usize>,
     pub errors: usize,
     pub symlinks: usize,
+    /// Files with a region tame could not parse that could hold a candidate.
+    pub unparsed: usize,
 }
 
 impl Summary {
@@ -222,6 +224,13 @@ impl Summary {
         }
         if !skipped.is_empty() {
             s.push_str(&format!("; skipped: {}", skipped.join(", ")));
+        }
+        if self.unparsed > 0 {
+            s.push_str(&format!(
+                "; {} file{} with code tame could not parse (-v lists it)",
+                self.unparsed,
+                plural(self.unparsed)
+            ));
         }
         s
     }

@@ -10,6 +10,7 @@ use thiserror::Error;
 use crate::pipeline::edits::{self, Fix};
 use crate::pipeline::prefilter;
 use crate::pipeline::source::{Indent, Source, SourceError, line_cols};
+use crate::pipeline::unparsed;
 use crate::pipeline::verify::{self, VerifyError};
 use crate::python::header::HeaderPlan;
 use crate::python::parse::{self, ParseError};
@@ -126,7 +127,7 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
         transforms.iter().copied().filter(|t| gated && (!prefilter || prefilter::triggers_match(*t, bytes))).collect();
     if active.is_empty() {
         // Still reject what tame could never read, so errors do not depend on the prefilter.
-        if !gated || memchr::memmem::find(bytes, prefilter::SUPPRESSION).is_none() {
+        if !gated || !crate::pipeline::directive::may_hold(bytes) {
             Source::validate(bytes)?;
             return Ok(FileResult { prefiltered: true, ..FileResult::default() });
         }
@@ -160,7 +161,11 @@ pub fn process_with(bytes: &[u8], transforms: &[&dyn Transform], opts: Options) 
                 let errors = parse::error_ranges(&tree);
                 let ctx = Ctx::new(&source.text, &tree, &indent, eol).with_line_limit(opts.line_length);
                 let ctx = if opts.shortcuts.focus { ctx } else { ctx.without_focus() };
-                let findings = collect_findings(&active, &ctx, &errors, true, true);
+                let mut findings = collect_findings(&active, &ctx, &errors, true, true);
+                if !errors.is_empty() {
+                    findings.extend(unparsed::regions(&source.text, &tree, &errors, &active, opts.show_left_alone));
+                    findings.sort_by_key(|f| (f.range.start, f.transform));
+                }
                 if opts.shortcuts.check_hints() {
                     check_hints(&active, &source.text, &tree, &findings)?;
                 }
@@ -281,7 +286,7 @@ fn partial(
         keep.push(set);
     }
     // Suppression comments in blanked bodies must still be seen (and reported if unused).
-    if memchr::memmem::find(source.text.as_bytes(), prefilter::SUPPRESSION).is_some() {
+    if crate::pipeline::directive::may_hold(source.text.as_bytes()) {
         return Ok(None);
     }
     let Some(crate::partial::Reduced { text, unparsed, blanked, bound, imports, matched }) =

@@ -13,10 +13,8 @@ use aho_corasick::AhoCorasick;
 
 use crate::transforms::{Transform, spec::Spec, specs};
 
-/// The spelling every suppression comment contains (see [`crate::pipeline::suppress`]).
-pub const SUPPRESSION: &[u8] = b"tame: ignore";
-
-/// Whether `bytes` holds the gate literal of some spec, or [`SUPPRESSION`].
+/// Whether `bytes` holds the gate literal of some spec, or one of
+/// [`directive::GATE_LITERALS`](crate::pipeline::directive::GATE_LITERALS).
 /// `false` means no transform can match and no comment needs reading.
 /// Always `true` when a transform's spec is not one of the embedded specs
 /// (the combined scan does not know its gate).
@@ -25,7 +23,8 @@ pub fn any_gate(bytes: &[u8], transforms: &[&dyn Transform]) -> bool {
     let gates = GATES.get_or_init(|| {
         let mut literals: Vec<&[u8]> =
             specs().iter().flat_map(|s| &s.hints.triggers.gate_literals).map(|l| l.as_bytes()).collect();
-        literals.push(SUPPRESSION);
+        // Suppression comments, well-formed or not, are read wherever they are.
+        literals.extend(crate::pipeline::directive::GATE_LITERALS.iter().map(|l| l.as_bytes()));
         // Leftmost semantics: only they use the SIMD (Teddy) searcher. A
         // searcher that cannot be built only costs speed: each transform's
         // own check still runs.

@@ -12,6 +12,9 @@ use crate::transforms::{Finding, FindingKind};
 /// How many lines from the top an `ignore-file` comment may sit.
 pub const FILE_IGNORE_LINES: usize = 20;
 
+/// The spelling every suppression comment contains.
+pub(crate) const MARKER: &str = "tame: ignore";
+
 /// Whether the file opts out as a whole.
 pub fn file_ignored(text: &str) -> Option<usize> {
     text.lines().take(FILE_IGNORE_LINES).position(|l| {
@@ -34,13 +37,14 @@ struct Ignore {
 
 fn parse_comments(text: &str, tree: &Tree) -> Vec<Ignore> {
     let mut out = Vec::new();
-    for pos in memchr::memmem::find_iter(text.as_bytes(), b"tame: ignore") {
-        let rest = &text[pos + "tame: ignore".len()..];
-        if rest.starts_with("-file") {
-            continue;
-        }
+    for pos in memchr::memmem::find_iter(text.as_bytes(), MARKER.as_bytes()) {
         let Some(node) = tree.root_node().descendant_for_byte_range(pos, pos) else { continue };
         if node.kind_fast() != "comment" {
+            continue;
+        }
+        // The comment's own text: an id list never runs on into the code below.
+        let rest = &text[pos + MARKER.len()..node.end_byte()];
+        if rest.starts_with("-file") {
             continue;
         }
         let ids = rest.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(inner, _)| {
@@ -58,11 +62,27 @@ fn parse_comments(text: &str, tree: &Tree) -> Vec<Ignore> {
 }
 
 /// Turns sites under a matching comment into `suppressed` skips. With
-/// `report_unused`, appends an `unused-ignore` finding per comment that
-/// suppressed no site of the active transforms.
-pub fn apply(text: &str, tree: &Tree, findings: &mut Vec<Finding>, active: &[&str], report_unused: bool) {
-    if memchr::memmem::find(text.as_bytes(), b"tame: ignore").is_none() {
+/// `report` (the first round), appends an `invalid-ignore` finding per
+/// comment tame cannot honour as written (see [`crate::pipeline::directive`])
+/// and an `unused-ignore` finding per other comment that suppressed no site
+/// of the active transforms.
+pub fn apply(text: &str, tree: &Tree, findings: &mut Vec<Finding>, active: &[&str], report: bool) {
+    if !crate::pipeline::directive::may_hold(text.as_bytes()) {
         return;
+    }
+    let invalid = if report {
+        let known: Vec<&str> = crate::transforms::specs().iter().map(|s| s.id.as_str()).collect();
+        crate::pipeline::directive::invalid(text, tree, &known)
+    } else {
+        Vec::new()
+    };
+    for bad in &invalid {
+        findings.push(Finding {
+            transform: "tame",
+            range: bad.range.clone(),
+            message: "suppression comment not understood".into(),
+            kind: FindingKind::LeftAlone { class: INVALID.into(), evidence: bad.message.clone() },
+        });
     }
     let mut ignores = parse_comments(text, tree);
     if ignores.is_empty() {
@@ -84,8 +104,10 @@ pub fn apply(text: &str, tree: &Tree, findings: &mut Vec<Finding>, active: &[&st
             };
         }
     }
-    if report_unused {
-        for ig in ignores.iter().filter(|ig| !ig.used) {
+    if report {
+        // A comment reported as not understood is not reported again as unused.
+        let reported = |ig: &&Ignore| invalid.iter().any(|bad| bad.range.start == ig.start);
+        for ig in ignores.iter().filter(|ig| !ig.used).filter(|ig| !reported(ig)) {
             // A comment naming only transforms that are not running cannot be judged.
             if ig.ids.as_ref().is_some_and(|ids| !ids.iter().any(|i| active.contains(&i.as_str()))) {
                 continue;
@@ -102,6 +124,10 @@ pub fn apply(text: &str, tree: &Tree, findings: &mut Vec<Finding>, active: &[&st
         }
     }
 }
+
+/// The class of the finding for a suppression comment tame cannot honour
+/// as written: shown by `--explain`, and a warning on stderr.
+pub(crate) const INVALID: &str = "invalid-ignore";
 
 #[cfg(test)]
 mod tests {
@@ -123,5 +149,14 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].line, 1);
         assert_eq!(found[0].ids, Some(vec!["bounded-retry".to_owned()]));
+    }
+
+    #[test]
+    fn an_unclosed_id_list_ends_with_its_comment() {
+        // It ignores every transform (and `directive` warns about it), whatever
+        // `]` comes later in the file.
+        let text = "while True:  # tame: ignore[bounded-retry\n    x = [1]\n";
+        let tree = crate::python::parse::parse(text).unwrap();
+        assert_eq!(parse_comments(text, &tree)[0].ids, None);
     }
 }

@@ -124,6 +124,34 @@ fn suppression_comments() {
 }
 
 #[test]
+fn suppression_comments_tame_cannot_honour_are_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wait = |name: &str, comment: &str| {
+        format!(
+            "def {name}(ready):\n    while True:  {comment}\n        if ready():\n            break\n        time.sleep(1)\n\n\n"
+        )
+    };
+    let a = format!(
+        "import time\n\n\n{}{}{}{}",
+        wait("typo", "# tame:ignore"),
+        wait("underscore", "# tame: ignore[bounded_retry]"),
+        wait("unclosed", "# tame: ignore[bounded-retry"),
+        wait("fine", "# tame: ignore[bounded-retry]"),
+    );
+    write(tmp.path(), "a.py", a.trim_end());
+    write(tmp.path(), "b.py", "x = 1  # Tame: ignore-file\n");
+    let (code, out, err) = run(tmp.path(), &["check", "--explain", "--isolated", "."]);
+    assert_eq!(code, 1, "the two misspelled suppressions suppress nothing: {out}{err}");
+    snapshot_settings().bind(|| insta::assert_snapshot!("invalid_suppressions", format!("{out}---\n{err}")));
+    // Without --explain, the warnings still go to stderr; -q silences them.
+    let (_, out, err) = run(tmp.path(), &["check", "--isolated", "."]);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("tame: warning: ")).count(), 4, "{err}");
+    let (_, _, err) = run(tmp.path(), &["check", "--isolated", "-q", "."]);
+    assert_eq!(err, "");
+}
+
+#[test]
 fn github_format() {
     let (code, out, _) = run(&repo(), &["check", "--format", "github", SEED]);
     assert_eq!(code, 1);
