@@ -3,7 +3,8 @@
 //! (`--explain` lists each region, `-v` names it on stderr, the summary
 //! counts the files that have one) instead of passing over it in silence.
 //!
-//! A region is reported when the statement around it could hold a
+//! The errors are those of the text partial parsing would parse (in every
+//! mode: see [`regions`]). A region is reported when the statement around it could hold a
 //! candidate of an active transform: the top-level statement, or the member
 //! of a class, that partial parsing keeps or sets aside as one block, tested
 //! with the same hints the prefilter and partial parsing apply to files and
@@ -24,7 +25,8 @@ pub(crate) const CLASS: &str = "unparsed";
 /// One finding per run of error regions on adjacent lines, if the block
 /// around one of them ([`block_around`]) could hold a candidate of an
 /// `active` transform. `errors`: the error regions of `tree`, a whole parse
-/// of `text`. `show_left_alone`: whether candidates left alone are shown
+/// of `text` (the caller's; when partial parsing would set some of the text
+/// aside, the errors are those of the text it would parse). `show_left_alone`: whether candidates left alone are shown
 /// (else the block must also be able to hold a site, as the partial parse's
 /// keep set requires: `Transform::site_context`).
 pub(crate) fn regions<'a>(
@@ -40,21 +42,29 @@ pub(crate) fn regions<'a>(
         if show_left_alone { None } else { t.site_context(bytes) }
     }
     let site_context = |t: &&'a dyn Transform| context(*t, bytes, show_left_alone);
-    // What partial parsing would set aside (the same call as the engine's):
-    // an error there is invisible to it, so it is never reported.
+    // The errors are those of the text partial parsing would parse (the same
+    // reduction as the engine's), whichever mode this is: an error in a body
+    // it sets aside cannot hide a candidate, and a whole parse's recovery can
+    // spread such an error over the code around it. Both modes make this
+    // same parse, so they report the same regions.
     let keep: Option<Vec<crate::partial::KeepSet<'_>>> =
         active.iter().map(|t| t.spec().hints.keep_set(bytes, site_context(t))).collect();
-    let blanked = match keep.map(|keep| crate::partial::reduce_with(text, &keep, &[])) {
+    let reduced = match keep.map(|keep| crate::partial::reduce_with(text, &keep, &[])) {
         // No statement can hold a candidate: partial parsing parses nothing.
         Some(Some(r)) if !r.matched => return Vec::new(),
-        Some(Some(r)) => r.blanked,
-        // A transform needs the whole file, or the scanner cannot split it.
-        _ => Vec::new(),
+        Some(Some(crate::partial::Reduced { text: Some(reduced), unparsed, .. })) => {
+            crate::python::parse::parse_around(&reduced, &unparsed).ok()
+        }
+        // Nothing to set aside, a transform needs the whole file, or the
+        // scanner cannot split it: the whole parse is the one.
+        _ => None,
+    };
+    let reduced_errors = reduced.as_ref().map(crate::python::parse::error_ranges);
+    let (tree, errors) = match (&reduced, &reduced_errors) {
+        (Some(t), Some(e)) => (t, e.as_slice()),
+        _ => (tree, errors),
     };
     let may_hold = |e: &Range<usize>| {
-        if blanked.iter().any(|b| b.start <= e.start && e.end <= b.end) {
-            return false;
-        }
         let block = block_around(tree, e.clone());
         let block = &bytes[block.start.min(bytes.len())..block.end.min(bytes.len())];
         active.iter().any(|t| t.spec().hints.may_match(block) && site_context(t).is_none_or(|re| re.is_match(block)))
@@ -157,14 +167,15 @@ mod tests {
     fn regions_on_adjacent_lines_are_one() {
         // Error regions given by hand on a tree that parses: the merging and
         // the block test, apart from what tree-sitter makes of broken code.
-        let text = "import time\n\nwhile ready():\n    time.sleep(1)\n\n\ndef f():\n    return 1\n";
+        // (No definition: nothing to set aside, so the errors given are used.)
+        let text = "import time\n\nwhile ready():\n    time.sleep(1)\n\n\nreturned = 1\n";
         let tree = crate::python::parse::parse(text).unwrap();
         let at = |s: &str| text.find(s).unwrap();
         let errors = [at("ready")..at("ready") + 5, at("sleep")..at("sleep") + 5, at("return")..at("return") + 6];
         let spec = crate::transforms::specs().iter().find(|s| s.id == "bounded-retry").unwrap();
         let Some(Ok(t)) = crate::transforms::build(&spec.id, &spec.defaults()) else { panic!("bounded-retry builds") };
         let found = regions(text, &tree, &errors, &[t.as_ref()], true);
-        // Lines 3 and 4 are one region; line 8's block (`def f`) holds no loop.
+        // Lines 3 and 4 are one region; line 7's statement holds no loop.
         assert_eq!(found.iter().map(|f| f.message.as_str()).collect::<Vec<_>>(), ["could not parse lines 3-4"]);
         assert_eq!(found[0].range, errors[0].start..errors[1].end);
     }

@@ -206,7 +206,11 @@ fn syntax_errors_are_never_made_worse_and_valid_sites_are_still_fixed() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("garbage.py:1:13: tame skipped [unparsed] lines 1-2 could not be parsed"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("garbage.py:1:13: tame skipped [unparsed] lines 1-2 could not be parsed"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stderr.contains("; 2 files with code tame could not parse (-v lists it)"), "{}", r.stderr);
     let r = tame_in(dir.path(), &["check", "-v", "."]);
     assert!(r.stderr.contains("tame: broken.py:6:17: line 6 could not be parsed"), "{}", r.stderr);
