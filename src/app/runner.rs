@@ -82,13 +82,7 @@ pub fn process_all(
     show_left_alone: bool,
 ) -> RunResult {
     let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let opts = engine::Options {
-        shortcuts: common.shortcuts(),
-        apply: mode != Mode::Check,
-        show_left_alone,
-        line_length: None,
-        package_init: false,
-    };
+    let opts = options(common, mode, show_left_alone);
     let results: Mutex<Vec<Work>> = Mutex::new(Vec::new());
     let counts: [AtomicUsize; 3] = Default::default();
     let scanned = AtomicUsize::new(0);
@@ -135,7 +129,7 @@ pub fn process_all(
             (errors, symlinks)
         }
         None => {
-            let (files, walked) = collect_files(profiles, threads);
+            let (files, walked) = collect_files(profiles, threads, common.force_exclude);
             let progress = progress_bar(Some(files.len()), silent);
             let next = AtomicUsize::new(0);
             std::thread::scope(|scope| {
@@ -178,6 +172,17 @@ pub fn process_all(
     RunResult { work, walk_errors, symlinks, scanned: scanned.into_inner(), parse_counts }
 }
 
+/// The pipeline options of a run (the per-file ones are set per file).
+pub(crate) fn options(common: &Common, mode: Mode, show_left_alone: bool) -> engine::Options {
+    engine::Options {
+        shortcuts: common.shortcuts(),
+        apply: mode != Mode::Check,
+        show_left_alone,
+        line_length: None,
+        package_init: false,
+    }
+}
+
 /// Every root with its profile, if all roots are directories (not links to
 /// one) and none is inside another, so that walking them finds each file once.
 fn disjoint_directories(profiles: &[Profile]) -> Option<Vec<(&Path, &Profile)>> {
@@ -198,8 +203,9 @@ fn disjoint_directories(profiles: &[Profile]) -> Option<Vec<(&Path, &Profile)>> 
 }
 
 /// Every file of every profile (with its profile's index), each once, and
-/// what the walks met.
-fn collect_files(profiles: &[Profile], threads: usize) -> (Vec<(PathBuf, usize)>, walk::Walked) {
+/// what the walks met. `force_exclude`: files named on the command line
+/// obey include/exclude too.
+fn collect_files(profiles: &[Profile], threads: usize, force_exclude: bool) -> (Vec<(PathBuf, usize)>, walk::Walked) {
     let mut files: Vec<(PathBuf, usize)> = Vec::new();
     let mut all = walk::Walked::default();
     for (i, p) in profiles.iter().enumerate() {
@@ -207,8 +213,10 @@ fn collect_files(profiles: &[Profile], threads: usize) -> (Vec<(PathBuf, usize)>
         all.symlinks += walked.symlinks;
         all.errors.extend(walked.errors);
         for f in walked.files {
-            // Explicit file arguments are always processed; walked ones obey include/exclude.
-            if p.roots.contains(&f) || p.effective.includes(&f) {
+            // Explicit file arguments are processed unless `--force-exclude`
+            // (a pre-commit hook names every staged file); walked ones obey
+            // include/exclude.
+            if (!force_exclude && p.roots.contains(&f)) || p.effective.includes(&f) {
                 files.push((f, i));
             }
         }
@@ -288,10 +296,6 @@ fn process_read(
     mut outcome: FileOutcome,
     buf: &mut Vec<u8>,
 ) -> Work {
-    // Each file keeps to its own project's line length.
-    let line_length = profile.effective.line_length().unwrap_or_else(|| crate::app::line_length::for_file(path));
-    let package_init = is_package_init(path);
-    let opts = engine::Options { line_length: Some(line_length), package_init, ..opts };
     let original: &[u8] = match read_into(path, buf) {
         Ok(n) => &buf[..n],
         Err(e) => {
@@ -307,6 +311,26 @@ fn process_read(
             };
         }
     };
+    process_source(path, original, profile, replace, opts, mode, keep, outcome)
+}
+
+/// Processes `original`, the content of the module at `path` (read from
+/// it, or from stdin for `-`), as [`process_read`] does.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn process_source(
+    path: &Path,
+    original: &[u8],
+    profile: &Profile,
+    replace: Option<&dyn Transform>,
+    opts: engine::Options,
+    mode: Mode,
+    keep: bool,
+    mut outcome: FileOutcome,
+) -> Work {
+    // Each file keeps to its own project's line length.
+    let line_length = profile.effective.line_length().unwrap_or_else(|| crate::app::line_length::for_file(path));
+    let package_init = is_package_init(path);
+    let opts = engine::Options { line_length: Some(line_length), package_init, ..opts };
     let ignored = profile.effective.ignored_for(path);
     let active: Vec<&dyn Transform> = profile
         .effective
