@@ -64,7 +64,8 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(profiles) => {
                 for p in &profiles {
                     // `.` is displayed as nothing; the line must not end with a space.
-                    let shown = |r: &Path| Some(display_path(r)).filter(|d| !d.is_empty()).unwrap_or_else(|| ".".into());
+                    let shown =
+                        |r: &Path| Some(display_path(r)).filter(|d| !d.is_empty()).unwrap_or_else(|| ".".into());
                     let roots: Vec<String> = p.roots.iter().map(|r| shown(r)).collect();
                     writeln!(out, "# paths: {}", roots.join(" "))?;
                     write!(out, "{}", p.effective.render())?;
@@ -89,22 +90,23 @@ pub fn run(cli: Cli) -> Result<u8> {
                 Ok(sink) => sink,
                 Err(code) => return Ok(code),
             };
-            let code = run_files(&mut sink, &args.common, Mode::Check, false, show_left_alone, |out, processed, _, _| {
-                let files: Vec<&output::FileOutcome> = processed.work.iter().map(|w| &w.outcome).collect();
-                if args.statistics {
-                    let rows = statistics::rows(&files, show_left_alone);
-                    return match format {
-                        Format::Json => statistics::json(out, &rows),
-                        _ => statistics::text(out, &rows),
-                    };
-                }
-                match format {
-                    Format::Text => output::check_text(out, &files, explain),
-                    Format::Json => output::check_json(out, &files, &processed.walk_errors),
-                    Format::Sarif => sarif::write(out, &files),
-                    Format::Github => output::check_github(out, &files),
-                }
-            })?;
+            let code =
+                run_files(&mut sink, &args.common, Mode::Check, false, show_left_alone, |out, processed, _, _| {
+                    let files: Vec<&output::FileOutcome> = processed.work.iter().map(|w| &w.outcome).collect();
+                    if args.statistics {
+                        let rows = statistics::rows(&files, show_left_alone);
+                        return match format {
+                            Format::Json => statistics::json(out, &rows),
+                            _ => statistics::text(out, &rows),
+                        };
+                    }
+                    match format {
+                        Format::Text => output::check_text(out, &files, explain),
+                        Format::Json => output::check_json(out, &files, &processed.walk_errors),
+                        Format::Sarif => sarif::write(out, &files),
+                        Format::Github => output::check_github(out, &files),
+                    }
+                })?;
             if args.exit_zero && code == exit_code::SITES_FOUND { exit_code::SUCCESS } else { code }
         }
         Command::Fix(args) => {

@@ -5,10 +5,11 @@
 //! is used for configuration discovery, per-file-ignores, the line length,
 //! include/exclude under `--force-exclude`, and the name shown in output. It
 //! is never read or written: nothing on disk changes. For the same reason
-//! the project-wide steps of `fix` are skipped: `driver-load-error` does not
-//! look for (or write) a shared exception module, so a rewrite defines its
-//! exception in the module itself unless `--driver-exception module:Name`
-//! names one to import; tests pinning the old exit are not looked for.
+//! the project-wide steps of `fix` are cut short: `driver-load-error` never
+//! writes a shared exception module, so a rewrite defines its exception in
+//! the module itself, unless its package's exceptions module already
+//! defines it (then it is imported) or `--driver-exception module:Name`
+//! names one; tests pinning the old exit are not looked for.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use crate::app::cli::Common;
 use crate::app::config::ConfigError;
 use crate::app::runner::{self, Mode, Profile, RunResult};
 use crate::emit::output::{FileOutcome, ParseKind};
+use crate::transforms::{ExceptionRef, FindingKind, Transform};
 
 /// Whether the run reads stdin: the only path is `-`, or no path is given
 /// but `--stdin-filename` is (as with Ruff).
@@ -63,13 +65,17 @@ pub(crate) fn process(
     let mut source = Vec::new();
     input.read_to_end(&mut source).map_err(|e| StdinError::Read(crate::app::walk::describe_io(&e)))?;
     let profile = Profile { effective, roots: vec![path.clone()] };
-    let mut result = RunResult { work: Vec::new(), walk_errors: Vec::new(), symlinks: 0, scanned: 0, parse_counts: [0; 3] };
+    let mut result =
+        RunResult { work: Vec::new(), walk_errors: Vec::new(), symlinks: 0, scanned: 0, parse_counts: [0; 3] };
     // Without `--stdin-filename` there is no path for the globs to match.
     let excluded = common.force_exclude && common.stdin_filename.is_some() && !profile.effective.includes(&path);
     if !excluded {
         let opts = runner::options(common, mode, show_left_alone);
-        let mut work =
-            runner::process_source(&path, &source, &profile, None, opts, mode, true, FileOutcome::default());
+        let mut work = runner::process_source(&path, &source, &profile, None, opts, mode, true, FileOutcome::default());
+        if let Some(shared) = existing_exception(&path, &work, &profile) {
+            let outcome = FileOutcome::default();
+            work = runner::process_source(&path, &source, &profile, Some(shared.as_ref()), opts, mode, true, outcome);
+        }
         work.outcome.display = crate::display_path(&path);
         if let Some(k) = match work.outcome.parse {
             ParseKind::Prefiltered => Some(0),
@@ -83,6 +89,38 @@ pub(crate) fn process(
         result.work.push(work);
     }
     Ok(StdinRun { result, profiles: vec![profile], source })
+}
+
+/// `driver-load-error` with a generated exception, when the module's
+/// rewrite would define the class but its package already has an exceptions
+/// module defining it (`project::find_home`, which only reads): the
+/// transform reconfigured to import it, so a project never gets two classes
+/// of one name. Otherwise the module keeps its own definition: with nothing
+/// written, no shared home can be made.
+fn existing_exception(path: &Path, work: &runner::Work, profile: &Profile) -> Option<Box<dyn Transform>> {
+    use crate::pipeline::edits::HeaderItem;
+    use crate::transforms::driver_load_error::{ID, project};
+    let effective = &profile.effective;
+    let at = effective.specs.iter().position(|s| s.id == ID)?;
+    let options = &effective.options[at];
+    let Ok(ExceptionRef::Name(name)) = ExceptionRef::parse(options.get("exception")?.as_str()?) else { return None };
+    let defines = work.outcome.findings.iter().any(|l| {
+        l.finding.transform == ID
+            && matches!(&l.finding.kind, FindingKind::Site(fix)
+                if fix.header.iter().any(|h| matches!(h, HeaderItem::Definition { name: n, .. } if *n == name)))
+    });
+    if !defines {
+        return None;
+    }
+    let top = project::top_package(path)?;
+    let home = project::find_home(&[path.to_path_buf()], &name, &[top]).ok()?;
+    let itself = std::path::absolute(&home.path).ok() == std::path::absolute(path).ok();
+    if !home.defines || itself {
+        return None;
+    }
+    let mut reconfigured = options.clone();
+    reconfigured.insert("exception".into(), toml::Value::String(format!("{}:{name}", home.module)));
+    crate::transforms::build(ID, &reconfigured)?.ok()
 }
 
 #[derive(Debug, thiserror::Error)]

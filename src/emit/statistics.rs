@@ -31,7 +31,9 @@ pub fn rows<'a>(files: &[&'a FileOutcome], left_alone: bool) -> Vec<Row<'a>> {
         for l in &f.findings {
             let (key, fixable) = match &l.finding.kind {
                 FindingKind::Site(fix) => ((false, l.finding.transform, "site"), !fix.edits.is_empty()),
-                FindingKind::LeftAlone { class, .. } if left_alone => ((true, l.finding.transform, class.as_str()), false),
+                FindingKind::LeftAlone { class, .. } if left_alone => {
+                    ((true, l.finding.transform, class.as_str()), false)
+                }
                 FindingKind::LeftAlone { .. } => continue,
             };
             let c = counts.entry(key).or_default();
@@ -56,11 +58,7 @@ pub fn text(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
     let id_w = rows.iter().map(|r| r.transform.len()).max().unwrap_or(0);
     let class_w = rows.iter().map(|r| r.class.len()).max().unwrap_or(0);
     for r in rows {
-        writeln!(
-            out,
-            "{:>count_w$}  {:<id_w$}  {:<class_w$}  [fixable {}]",
-            r.count, r.transform, r.class, r.fixable
-        )?;
+        writeln!(out, "{:>count_w$}  {:<id_w$}  {:<class_w$}  [fixable {}]", r.count, r.transform, r.class, r.fixable)?;
     }
     Ok(())
 }
