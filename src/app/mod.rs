@@ -7,6 +7,7 @@ pub(crate) mod config;
 pub mod exit_code;
 pub(crate) mod interactive;
 pub(crate) mod line_length;
+pub(crate) mod progress;
 pub(crate) mod runner;
 pub(crate) mod stdin;
 pub(crate) mod walk;

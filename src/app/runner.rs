@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::app::cli::Common;
 use crate::app::config::Effective;
-use crate::app::{exit_code, walk};
+use crate::app::{exit_code, progress, walk};
 use crate::display_path;
 use crate::emit::output::{FileOutcome, ParseKind, Summary};
 use crate::emit::{diff, write};
@@ -114,11 +114,12 @@ pub fn process_all(
         // case): no file can be found twice, so files are processed as the
         // walk finds them, on the walker's threads, not after the whole walk.
         Some(roots) => {
-            let progress = progress_bar(None, silent);
+            let progress = progress::finding(silent);
             let (mut errors, mut symlinks) = (Vec::new(), 0);
             for (root, p) in roots {
                 let walked = walk::stream(root, threads, &|f| {
                     if p.effective.includes(&f) {
+                        progress.inc_length(1);
                         handle(&f, p, &progress);
                     }
                 });
@@ -129,8 +130,9 @@ pub fn process_all(
             (errors, symlinks)
         }
         None => {
+            let progress = progress::finding(silent);
             let (files, walked) = collect_files(profiles, threads, common.force_exclude);
-            let progress = progress_bar(Some(files.len()), silent);
+            progress::counted(&progress, files.len(), silent);
             let next = AtomicUsize::new(0);
             std::thread::scope(|scope| {
                 for _ in 0..threads.min(files.len().max(1)) {
@@ -226,23 +228,6 @@ fn collect_files(profiles: &[Profile], threads: usize, force_exclude: bool) -> (
     files.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()).then(a.1.cmp(&b.1)));
     files.dedup_by(|a, b| a.0 == b.0);
     (files, all)
-}
-
-/// A progress bar on stderr, only for long runs on a terminal: a bar when
-/// the number of files is known (500 or more), else a file counter.
-fn progress_bar(files: Option<usize>, silent: bool) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if silent || files.is_some_and(|n| n < 500) || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let (bar, template) = match files {
-        Some(n) => (indicatif::ProgressBar::new(n as u64), "{bar:40} {pos}/{len} files {elapsed}"),
-        None => (indicatif::ProgressBar::no_length(), "{pos} files {elapsed}"),
-    };
-    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    bar
 }
 
 fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mode, keep: bool) -> Work {
