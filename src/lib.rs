@@ -29,7 +29,7 @@ use anyhow::Result;
 
 use app::cli::{Cli, Color, Command, Common, Format};
 use app::{exit_code, interactive, runner, walk};
-use emit::{diff, output, report, sarif};
+use emit::{diff, output, report, sarif, statistics};
 use python::parse;
 use runner::Mode;
 
@@ -39,13 +39,12 @@ pub fn run(cli: Cli) -> Result<u8> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let code = match cli.command {
-        Command::Transforms => {
-            for s in transforms::specs() {
-                writeln!(out, "{:<20} {}", s.id, s.summary)?;
-            }
+        // `explain` without an id lists the transforms, as `transforms` does.
+        Command::Transforms | Command::Explain { id: None } => {
+            list_transforms(&mut out)?;
             exit_code::SUCCESS
         }
-        Command::Explain { id } => match transforms::spec(&id) {
+        Command::Explain { id: Some(id) } => match transforms::spec(&id) {
             Some(spec) => {
                 write!(out, "{}", explain(spec))?;
                 exit_code::SUCCESS
@@ -64,7 +63,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Config { common } => match runner::profiles(&common) {
             Ok(profiles) => {
                 for p in &profiles {
-                    let roots: Vec<String> = p.roots.iter().map(|r| display_path(r)).collect();
+                    // `.` is displayed as nothing; the line must not end with a space.
+                    let shown =
+                        |r: &Path| Some(display_path(r)).filter(|d| !d.is_empty()).unwrap_or_else(|| ".".into());
+                    let roots: Vec<String> = p.roots.iter().map(|r| shown(r)).collect();
                     writeln!(out, "# paths: {}", roots.join(" "))?;
                     write!(out, "{}", p.effective.render())?;
                 }
@@ -78,31 +80,63 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Check(args) => {
             let format = args.format;
             let explain = args.explain;
+            if args.statistics && matches!(format, Format::Sarif | Format::Github) {
+                eprintln!("tame: --statistics prints text or json, not another format");
+                return Ok(exit_code::ERROR);
+            }
             // Only these outputs show the candidates left alone.
             let show_left_alone = explain || format == Format::Json;
-            run_files(&mut out, &args.common, Mode::Check, false, show_left_alone, |out, processed, _| {
-                let files: Vec<&output::FileOutcome> = processed.work.iter().map(|w| &w.outcome).collect();
-                match format {
-                    Format::Text => output::check_text(out, &files, explain),
-                    Format::Json => output::check_json(out, &files, &processed.walk_errors),
-                    Format::Sarif => sarif::write(out, &files),
-                    Format::Github => output::check_github(out, &files),
-                }
-            })?
+            let mut sink = match output_to(&mut out, args.output_file.as_deref()) {
+                Ok(sink) => sink,
+                Err(code) => return Ok(code),
+            };
+            let code =
+                run_files(&mut sink, &args.common, Mode::Check, false, show_left_alone, |out, processed, _, _| {
+                    let files: Vec<&output::FileOutcome> = processed.work.iter().map(|w| &w.outcome).collect();
+                    if args.statistics {
+                        let rows = statistics::rows(&files, show_left_alone);
+                        return match format {
+                            Format::Json => statistics::json(out, &rows),
+                            _ => statistics::text(out, &rows),
+                        };
+                    }
+                    match format {
+                        Format::Text => output::check_text(out, &files, explain),
+                        Format::Json => output::check_json(out, &files, &processed.walk_errors),
+                        Format::Sarif => sarif::write(out, &files),
+                        Format::Github => output::check_github(out, &files),
+                    }
+                })?;
+            if args.exit_zero && code == exit_code::SITES_FOUND { exit_code::SUCCESS } else { code }
         }
         Command::Fix(args) => {
             let mode = if args.dry_run { Mode::DryRun } else { Mode::Write };
             let color = match args.color {
                 Color::Always => true,
                 Color::Never => false,
-                Color::Auto => std::io::stdout().is_terminal(),
+                Color::Auto => args.output_file.is_none() && std::io::stdout().is_terminal(),
             };
+            if app::stdin::requested(&args.common) && (args.interactive || args.report.is_some()) {
+                // `--interactive` reads its answers from stdin; a report describes files on disk.
+                eprintln!("tame: `--interactive` and `--report` do not combine with a module read from stdin");
+                return Ok(exit_code::ERROR);
+            }
             let keep = args.report.is_some() || args.interactive;
+            let mut sink = match output_to(&mut out, args.output_file.as_deref()) {
+                Ok(sink) => sink,
+                Err(code) => return Ok(code),
+            };
             // The report lists the candidates left alone; a diff does not.
-            run_files(&mut out, &args.common, mode, keep, args.report.is_some(), |out, processed, profiles| {
+            let report = args.report.is_some();
+            run_files(&mut sink, &args.common, mode, keep, report, |out, processed, profiles, stdin| {
                 if args.interactive {
                     let stdin = std::io::stdin();
                     interactive::review(&mut processed.work, out, &mut stdin.lock(), color)?;
+                }
+                if let (Some(source), Mode::Write) = (stdin, mode) {
+                    // The whole module, changed or not (as `ruff check --fix -`): nothing on disk is written.
+                    let new = processed.work.first().and_then(|w| w.new.as_deref());
+                    return out.write_all(new.unwrap_or(source));
                 }
                 if mode == Mode::Write {
                     runner::write_changes(&mut processed.work, args.allow_dirty);
@@ -127,6 +161,27 @@ pub fn run(cli: Cli) -> Result<u8> {
     Ok(code)
 }
 
+/// `tame transforms` (and `tame explain` without an id): one line per transform.
+fn list_transforms(out: &mut impl Write) -> std::io::Result<()> {
+    for s in transforms::specs() {
+        writeln!(out, "{:<20} {}", s.id, s.summary)?;
+    }
+    Ok(())
+}
+
+/// Where `check` and `fix --dry-run` print: `--output-file FILE`, else
+/// stdout. `Err` (the exit code) when FILE cannot be created.
+fn output_to<'a>(stdout: &'a mut dyn Write, file: Option<&Path>) -> Result<Box<dyn Write + 'a>, u8> {
+    let Some(path) = file else { return Ok(Box::new(stdout)) };
+    match std::fs::File::create(path) {
+        Ok(f) => Ok(Box::new(std::io::BufWriter::new(f))),
+        Err(e) => {
+            eprintln!("tame: {}: could not create the output file: {}", display_path(path), walk::describe_io(&e));
+            Err(exit_code::ERROR)
+        }
+    }
+}
+
 /// `tame explain ID`.
 pub fn explain(spec: &transforms::Spec) -> String {
     let d = &spec.docs;
@@ -149,31 +204,51 @@ fn indent(code: &str) -> String {
     code.trim_matches('\n').lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
 }
 
-/// Resolves configuration, processes every file, lets `emit` print (and
-/// write), then prints errors and the summary.
+/// Resolves configuration, processes every file (or the module read from
+/// stdin), lets `emit` print (and write; it gets the stdin source, if that
+/// was read), then prints errors and the summary.
 fn run_files<W: Write>(
     out: &mut W,
     common: &Common,
     mode: Mode,
     keep_originals: bool,
     show_left_alone: bool,
-    emit: impl FnOnce(&mut W, &mut runner::RunResult, &[runner::Profile]) -> std::io::Result<()>,
+    emit: impl FnOnce(&mut W, &mut runner::RunResult, &[runner::Profile], Option<&[u8]>) -> std::io::Result<()>,
 ) -> Result<u8> {
-    let profiles = match runner::profiles(common) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("tame: {e}");
-            return Ok(exit_code::ERROR);
-        }
-    };
-    if common.verbose {
-        for p in &profiles {
+    if let Some(why) = app::stdin::misuse(common) {
+        eprintln!("tame: {why}");
+        return Ok(exit_code::ERROR);
+    }
+    let verbose = |profiles: &[runner::Profile]| {
+        for p in profiles.iter().filter(|_| common.verbose) {
             let file = p.effective.file.path.as_deref().map(display_path).unwrap_or_else(|| "none".into());
             eprintln!("tame: configuration file: {file}");
         }
-    }
-    let mut processed = runner::process_all(common, &profiles, mode, keep_originals, show_left_alone);
-    emit(out, &mut processed, &profiles)?;
+    };
+    let (profiles, mut processed, source) = if app::stdin::requested(common) {
+        match app::stdin::process(common, mode, show_left_alone, &mut std::io::stdin().lock()) {
+            Ok(run) => {
+                verbose(&run.profiles);
+                (run.profiles, run.result, Some(run.source))
+            }
+            Err(e) => {
+                eprintln!("tame: {e}");
+                return Ok(exit_code::ERROR);
+            }
+        }
+    } else {
+        let profiles = match runner::profiles(common) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("tame: {e}");
+                return Ok(exit_code::ERROR);
+            }
+        };
+        verbose(&profiles);
+        let processed = runner::process_all(common, &profiles, mode, keep_originals, show_left_alone);
+        (profiles, processed, None)
+    };
+    emit(out, &mut processed, &profiles, source.as_deref())?;
     out.flush()?;
     Ok(runner::finish(&processed, mode, common.quiet, common.verbose, &mut std::io::stderr().lock()))
 }

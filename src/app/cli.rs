@@ -27,10 +27,10 @@ pub enum Command {
     Check(CheckArgs),
     /// List the transforms.
     Transforms,
-    /// Show a transform's documentation and options.
+    /// Show a transform's documentation and options (no id: list the transforms).
     Explain {
         /// The transform id, e.g. bounded-retry.
-        id: String,
+        id: Option<String>,
     },
     /// Print the effective configuration and where each value came from.
     Config {
@@ -59,6 +59,9 @@ pub struct FixArgs {
     /// Write a Markdown migration report (a pull-request description) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// With --dry-run: write the diff to FILE instead of stdout.
+    #[arg(long, value_name = "FILE", requires = "dry_run")]
+    pub output_file: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -71,14 +74,33 @@ pub struct CheckArgs {
     /// Also list the candidates left alone, with their class and evidence.
     #[arg(long)]
     pub explain: bool,
+    /// Exit 0 even when sites are found (errors still exit 2).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Print one line per transform and class (count, transform, class,
+    /// fixable count) instead of one line per site (text and json formats).
+    #[arg(long)]
+    pub statistics: bool,
+    /// Write the output (any format) to FILE instead of stdout; the summary stays on stderr.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
     #[command(flatten)]
     pub common: Common,
 }
 
 #[derive(Debug, Args)]
 pub struct Common {
-    /// Files or directories (default: the current directory).
+    /// Files or directories (default: the current directory); `-` reads one
+    /// module from stdin.
     pub paths: Vec<PathBuf>,
+    /// Apply the configuration's include/exclude also to files named on the
+    /// command line (and to --stdin-filename), as pre-commit needs.
+    #[arg(long)]
+    pub force_exclude: bool,
+    /// The path of the module read from stdin: for configuration discovery,
+    /// per-file-ignores, include/exclude and messages. Implies `-` when no path is given.
+    #[arg(long, value_name = "PATH")]
+    pub stdin_filename: Option<PathBuf>,
     /// Run only these transforms (comma-separated ids).
     #[arg(long, value_delimiter = ',', value_name = "ID")]
     pub only: Vec<String>,

@@ -371,10 +371,16 @@ impl Effective {
             Some(p) => format!("# configuration file: {}\n", crate::display_path(p)),
             None => "# no configuration file found; defaults and command line only\n".to_owned(),
         };
-        let width = self.origins.iter().map(|(k, v, _)| k.len() + v.len() + 3).max().unwrap_or(0);
-        for (k, v, o) in &self.origins {
-            let line = format!("{k} = {v}");
-            s.push_str(&format!("{line:<width$}  # {o}\n"));
+        // The origins line up after the settings that fit in ALIGN columns;
+        // a longer one (a list of loaders) is followed directly by its origin,
+        // so one long value does not pad every line to its width.
+        const ALIGN: usize = 60;
+        let lines: Vec<(String, &Origin)> = self.origins.iter().map(|(k, v, o)| (format!("{k} = {v}"), o)).collect();
+        let len = |l: &str| l.chars().count();
+        let width = lines.iter().map(|(l, _)| len(l)).filter(|&n| n <= ALIGN).max().unwrap_or(0);
+        for (line, o) in &lines {
+            let pad = width.saturating_sub(len(line));
+            s.push_str(&format!("{line}{:pad$}  # {o}\n", ""));
         }
         s
     }

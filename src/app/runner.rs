@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::app::cli::Common;
 use crate::app::config::Effective;
-use crate::app::{exit_code, walk};
+use crate::app::{exit_code, progress, walk};
 use crate::display_path;
 use crate::emit::output::{FileOutcome, ParseKind, Summary};
 use crate::emit::{diff, write};
@@ -82,13 +82,7 @@ pub fn process_all(
     show_left_alone: bool,
 ) -> RunResult {
     let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let opts = engine::Options {
-        shortcuts: common.shortcuts(),
-        apply: mode != Mode::Check,
-        show_left_alone,
-        line_length: None,
-        package_init: false,
-    };
+    let opts = options(common, mode, show_left_alone);
     let results: Mutex<Vec<Work>> = Mutex::new(Vec::new());
     let counts: [AtomicUsize; 3] = Default::default();
     let scanned = AtomicUsize::new(0);
@@ -120,11 +114,12 @@ pub fn process_all(
         // case): no file can be found twice, so files are processed as the
         // walk finds them, on the walker's threads, not after the whole walk.
         Some(roots) => {
-            let progress = progress_bar(None, silent);
+            let progress = progress::finding(silent);
             let (mut errors, mut symlinks) = (Vec::new(), 0);
             for (root, p) in roots {
                 let walked = walk::stream(root, threads, &|f| {
                     if p.effective.includes(&f) {
+                        progress.inc_length(1);
                         handle(&f, p, &progress);
                     }
                 });
@@ -135,8 +130,9 @@ pub fn process_all(
             (errors, symlinks)
         }
         None => {
-            let (files, walked) = collect_files(profiles, threads);
-            let progress = progress_bar(Some(files.len()), silent);
+            let progress = progress::finding(silent);
+            let (files, walked) = collect_files(profiles, threads, common.force_exclude);
+            progress::counted(&progress, files.len(), silent);
             let next = AtomicUsize::new(0);
             std::thread::scope(|scope| {
                 for _ in 0..threads.min(files.len().max(1)) {
@@ -178,6 +174,17 @@ pub fn process_all(
     RunResult { work, walk_errors, symlinks, scanned: scanned.into_inner(), parse_counts }
 }
 
+/// The pipeline options of a run (the per-file ones are set per file).
+pub(crate) fn options(common: &Common, mode: Mode, show_left_alone: bool) -> engine::Options {
+    engine::Options {
+        shortcuts: common.shortcuts(),
+        apply: mode != Mode::Check,
+        show_left_alone,
+        line_length: None,
+        package_init: false,
+    }
+}
+
 /// Every root with its profile, if all roots are directories (not links to
 /// one) and none is inside another, so that walking them finds each file once.
 fn disjoint_directories(profiles: &[Profile]) -> Option<Vec<(&Path, &Profile)>> {
@@ -198,8 +205,9 @@ fn disjoint_directories(profiles: &[Profile]) -> Option<Vec<(&Path, &Profile)>> 
 }
 
 /// Every file of every profile (with its profile's index), each once, and
-/// what the walks met.
-fn collect_files(profiles: &[Profile], threads: usize) -> (Vec<(PathBuf, usize)>, walk::Walked) {
+/// what the walks met. `force_exclude`: files named on the command line
+/// obey include/exclude too.
+fn collect_files(profiles: &[Profile], threads: usize, force_exclude: bool) -> (Vec<(PathBuf, usize)>, walk::Walked) {
     let mut files: Vec<(PathBuf, usize)> = Vec::new();
     let mut all = walk::Walked::default();
     for (i, p) in profiles.iter().enumerate() {
@@ -207,8 +215,10 @@ fn collect_files(profiles: &[Profile], threads: usize) -> (Vec<(PathBuf, usize)>
         all.symlinks += walked.symlinks;
         all.errors.extend(walked.errors);
         for f in walked.files {
-            // Explicit file arguments are always processed; walked ones obey include/exclude.
-            if p.roots.contains(&f) || p.effective.includes(&f) {
+            // Explicit file arguments are processed unless `--force-exclude`
+            // (a pre-commit hook names every staged file); walked ones obey
+            // include/exclude.
+            if (!force_exclude && p.roots.contains(&f)) || p.effective.includes(&f) {
                 files.push((f, i));
             }
         }
@@ -218,23 +228,6 @@ fn collect_files(profiles: &[Profile], threads: usize) -> (Vec<(PathBuf, usize)>
     files.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()).then(a.1.cmp(&b.1)));
     files.dedup_by(|a, b| a.0 == b.0);
     (files, all)
-}
-
-/// A progress bar on stderr, only for long runs on a terminal: a bar when
-/// the number of files is known (500 or more), else a file counter.
-fn progress_bar(files: Option<usize>, silent: bool) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if silent || files.is_some_and(|n| n < 500) || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let (bar, template) = match files {
-        Some(n) => (indicatif::ProgressBar::new(n as u64), "{bar:40} {pos}/{len} files {elapsed}"),
-        None => (indicatif::ProgressBar::no_length(), "{pos} files {elapsed}"),
-    };
-    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-        bar.set_style(style);
-    }
-    bar
 }
 
 fn process_path(path: &Path, profile: &Profile, opts: engine::Options, mode: Mode, keep: bool) -> Work {
@@ -288,10 +281,6 @@ fn process_read(
     mut outcome: FileOutcome,
     buf: &mut Vec<u8>,
 ) -> Work {
-    // Each file keeps to its own project's line length.
-    let line_length = profile.effective.line_length().unwrap_or_else(|| crate::app::line_length::for_file(path));
-    let package_init = is_package_init(path);
-    let opts = engine::Options { line_length: Some(line_length), package_init, ..opts };
     let original: &[u8] = match read_into(path, buf) {
         Ok(n) => &buf[..n],
         Err(e) => {
@@ -307,6 +296,26 @@ fn process_read(
             };
         }
     };
+    process_source(path, original, profile, replace, opts, mode, keep, outcome)
+}
+
+/// Processes `original`, the content of the module at `path` (read from
+/// it, or from stdin for `-`), as [`process_read`] does.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn process_source(
+    path: &Path,
+    original: &[u8],
+    profile: &Profile,
+    replace: Option<&dyn Transform>,
+    opts: engine::Options,
+    mode: Mode,
+    keep: bool,
+    mut outcome: FileOutcome,
+) -> Work {
+    // Each file keeps to its own project's line length.
+    let line_length = profile.effective.line_length().unwrap_or_else(|| crate::app::line_length::for_file(path));
+    let package_init = is_package_init(path);
+    let opts = engine::Options { line_length: Some(line_length), package_init, ..opts };
     let ignored = profile.effective.ignored_for(path);
     let active: Vec<&dyn Transform> = profile
         .effective

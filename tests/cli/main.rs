@@ -14,5 +14,6 @@ mod fixtures;
 mod monotonic_deadline;
 mod oracle;
 mod properties;
+mod ruff_habits;
 mod safety;
 mod workflow;
