@@ -213,19 +213,12 @@ fn skip_string(text: &[u8], i: usize) -> Option<usize> {
         }
         return None;
     }
+    // A one-quote string ends at its quote, or (unterminated) at a line end.
     while j < text.len() {
         match text[j] {
             b'\\' => j += 2,
-            c if c == q => {
-                if !triple {
-                    return Some(j + 1);
-                }
-                if text.get(j + 1) == Some(&q) && text.get(j + 2) == Some(&q) {
-                    return Some(j + 3);
-                }
-                j += 1;
-            }
-            b'\n' | b'\r' if !triple => return None,
+            c if c == q => return Some(j + 1),
+            b'\n' | b'\r' => return None,
             _ => j += 1,
         }
     }
