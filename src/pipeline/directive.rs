@@ -70,35 +70,33 @@ pub(crate) fn invalid(text: &str, tree: &Tree, known: &[&str]) -> Vec<Invalid> {
             } else {
                 "# tame: ignore"
             };
-            Some(format!("`{comment}` is not a suppression comment: did you mean `{fixed}`?"))
+            Some(format!("is not a suppression comment: did you mean `{fixed}`?"))
         };
         if let Some(message) = message {
-            out.push(Invalid { range, message: message.replace("{comment}", comment) });
+            out.push(Invalid { range, message: format!("`{comment}` {message}") });
         }
     }
     out
 }
 
 /// What is wrong with the text after a well-spelled `tame: ignore`, if
-/// anything. `line`: the comment's 0-based line.
+/// anything (said of the comment, which the caller names first). `line`:
+/// the comment's 0-based line.
 fn judge_rest(rest: &str, line: usize, known: &[&str]) -> Option<String> {
     if rest.starts_with("-file") {
-        return (line >= FILE_IGNORE_LINES).then(|| {
-            format!(
-                "`{{comment}}` only counts in the first {FILE_IGNORE_LINES} lines of a file: it ignores nothing here"
-            )
-        });
+        return (line >= FILE_IGNORE_LINES)
+            .then(|| format!("only counts in the first {FILE_IGNORE_LINES} lines of a file: it ignores nothing here"));
     }
     if rest.starts_with(['_', 'f']) || rest.starts_with(" file") {
-        return Some("`{comment}` is a line suppression: did you mean `# tame: ignore-file`?".into());
+        return Some("is a line suppression: did you mean `# tame: ignore-file`?".into());
     }
     if let Some(inner) = rest.strip_prefix('[') {
         let Some((ids, _)) = inner.split_once(']') else {
-            return Some("`{comment}` has no closing `]`: it ignores every transform on this line".into());
+            return Some("has no closing `]`: it ignores every transform on this line".into());
         };
         let ids: Vec<&str> = ids.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
         if ids.is_empty() {
-            return Some("`{comment}` names no transform: it ignores nothing".into());
+            return Some("names no transform: it ignores nothing".into());
         }
         let unknown: Vec<String> = ids
             .iter()
@@ -110,7 +108,7 @@ fn judge_rest(rest: &str, line: usize, known: &[&str]) -> Option<String> {
             .collect();
         return (!unknown.is_empty()).then(|| {
             let what = if unknown.len() == 1 { "an unknown transform" } else { "unknown transforms" };
-            format!("`{{comment}}` names {what} {}", unknown.join(", "))
+            format!("names {what} {}", unknown.join(", "))
         });
     }
     // `ignore(bounded-retry)`, `ignore: bounded-retry`, `ignore bounded-retry`:
@@ -118,9 +116,8 @@ fn judge_rest(rest: &str, line: usize, known: &[&str]) -> Option<String> {
     let word = rest.trim_start_matches([' ', '\t', '(', ':', '=', '{']).split([',', ')', '}', ' ', '\t']).next()?;
     let names_id = !word.is_empty() && (known.contains(&word) || closest(word, known).is_some());
     let glued = rest.starts_with(['(', ':', '=', '{']) || rest.chars().next().is_some_and(char::is_alphanumeric);
-    (names_id || glued).then(|| {
-        "`{comment}` ignores every transform on this line: write the ids in brackets, `# tame: ignore[ID]`".into()
-    })
+    (names_id || glued)
+        .then(|| "ignores every transform on this line: write the ids in brackets, `# tame: ignore[ID]`".into())
 }
 
 /// The known id `id` most likely misspells: the same once `_` reads as `-`
